@@ -1,0 +1,23 @@
+"""Sphinx configuration: MyST-NB renders Markdown pages and Jupyter notebooks."""
+import os
+
+project = "fractal-notebooks"
+author = "fractal-notebooks contributors"
+copyright = "2026, " + author
+extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax",
+              "sphinx.ext.viewcode"]
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
+exclude_patterns = ["_build", "jupyter_execute", "**/.ipynb_checkpoints"]
+html_theme = "sphinx_book_theme"
+html_title = "fractal-notebooks"
+html_theme_options = {"show_toc_level": 2}
+napoleon_numpy_docstring = True
+autodoc_typehints = "none"
+nitpicky = False
+
+# Notebooks: executed on build, outputs cached, so an unchanged notebook is not re-run.
+nb_execution_mode = os.environ.get("NB_EXECUTION_MODE", "cache")
+nb_execution_cache_path = os.path.join(os.environ.get("DOCS_OUT", "_build"), "jupyter-cache")
+nb_execution_timeout = 300
+nb_execution_raise_on_error = True
+nb_merge_streams = True

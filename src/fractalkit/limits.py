@@ -1,0 +1,60 @@
+"""Work caps shared by the kernels and the apps.
+
+Every kernel that allocates or loops in proportion to user input checks its request here
+first, so an extreme slider gets a clear :class:`WorkLimitError` instead of an
+out-of-memory kill. The caps are sized for a 2 GB / 2 CPU container.
+"""
+from __future__ import annotations
+
+#: Largest image any kernel renders (pixels): 4096 x 4096.
+MAX_PIXELS = 4096 * 4096
+#: Largest escape-time job: pixels x iterations.
+MAX_ESCAPE_WORK = 4_000_000_000
+#: Largest number of tree segments / squares.
+MAX_SEGMENTS = 2_000_000
+#: Largest number of chaos-game points.
+MAX_POINTS = 20_000_000
+#: Largest expanded L-system string.
+MAX_LSYSTEM_SYMBOLS = 5_000_000
+#: Largest number of DLA particles.
+MAX_PARTICLES = 200_000
+#: Largest number of animation frames.
+MAX_FRAMES = 240
+#: Largest upload accepted for analysis (bytes).
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+
+class WorkLimitError(ValueError):
+    """Raised when a request would exceed a work cap; the message says which and by how much."""
+
+
+def check(name: str, requested: float, limit: float, hint: str = "") -> None:
+    """Raise :class:`WorkLimitError` if ``requested`` exceeds ``limit``.
+
+    Parameters
+    ----------
+    name : str
+        What is being counted, e.g. ``"pixels x iterations"``.
+    requested, limit : float
+        The requested amount and the cap.
+    hint : str, optional
+        How to bring the request under the cap.
+    """
+    if requested > limit:
+        msg = f"{name} = {requested:,.0f} exceeds the cap of {limit:,.0f}"
+        raise WorkLimitError(msg + (f"; {hint}" if hint else ""))
+
+
+def check_positive_int(name: str, value: int, lo: int = 1, hi: int | None = None) -> int:
+    """Validate an integer parameter and return it as ``int``."""
+    try:
+        iv = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+    if iv != value and not isinstance(value, (int,)):
+        if float(value) != iv:
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+    if iv < lo or (hi is not None and iv > hi):
+        rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
+        raise ValueError(f"{name} must be in {rng}, got {iv}")
+    return iv
