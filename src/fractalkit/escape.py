@@ -21,6 +21,7 @@ from .limits import MAX_ESCAPE_WORK, MAX_PIXELS, check, check_positive_int
 #: Bail-out radius squared. A large radius makes the smooth colouring continuous.
 BAILOUT2 = 256.0 * 256.0
 _LOG2 = math.log(2.0)
+_LOG_R = 0.5 * math.log(BAILOUT2)
 # Rows are processed in interleaved stripes so every thread gets a fair share of the
 # expensive interior rows (prange splits its range into contiguous blocks).
 _STRIPES = 64
@@ -123,8 +124,8 @@ def _iterate(zr, zi, cr, ci, max_iter, periodicity):
 def _smooth(n, mag2, max_iter):
     if n >= max_iter:
         return np.nan
-    # Continuous escape count; |z| > 256 keeps this within [n - 2, n + 1).
-    return n + 1.0 - math.log(0.5 * math.log(mag2) / _LOG2) / _LOG2
+    # Continuous escape count: |z| is in (R, R^2] at escape, so this lies in [n, n + 1).
+    return n + 1.0 - math.log(0.5 * math.log(mag2) / _LOG_R) / _LOG2
 
 
 @nb.njit(parallel=True, cache=True)

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from fractalkit import Viewport, WorkLimitError, inside, julia, mandelbrot, mandelbrot_reference
+
+FULL = Viewport(-0.5, 0.0, 3.0, 320, 240)
+
+
+@pytest.mark.parametrize("c", [0j, -1 + 0j, 1j, -0.1226 + 0.7449j])
+def test_known_points_inside(c):
+    vp = Viewport(c.real, c.imag, 1e-9, 1, 1)
+    assert inside(mandelbrot(vp, 1000, smooth=False), 1000).all()
+    assert np.isnan(mandelbrot(vp, 1000)).all()
+
+
+@pytest.mark.parametrize("c", [1 + 0j, 0.5 + 0j, -2.1 + 0j, 0.5j + 0.5])
+def test_known_points_outside(c):
+    vp = Viewport(c.real, c.imag, 1e-9, 1, 1)
+    assert not inside(mandelbrot(vp, 1000, smooth=False), 1000).any()
+
+
+def test_agrees_with_plain_float64_reference():
+    ours = mandelbrot(FULL, 256, smooth=False)
+    ref = mandelbrot_reference(FULL, 256)
+    assert ours.shape == ref.shape == (240, 320)
+    assert (ours == ref).mean() >= 0.9995
+
+
+def test_shortcuts_change_no_pixel():
+    for vp in (FULL, Viewport(-0.7435, 0.1314, 0.002, 200, 150), Viewport(-1.25, 0.0, 0.6, 200, 150)):
+        fast = mandelbrot(vp, 500, smooth=False, shortcuts=True)
+        slow = mandelbrot(vp, 500, smooth=False, shortcuts=False)
+        np.testing.assert_array_equal(fast, slow)
+
+
+def test_smooth_is_continuous_refinement_of_counts():
+    counts = mandelbrot(FULL, 256, smooth=False)
+    smooth = mandelbrot(FULL, 256)
+    out = ~inside(counts, 256)
+    np.testing.assert_array_equal(np.isnan(smooth), ~out)
+    d = smooth[out] - counts[out]
+    assert d.min() >= 0.0 and d.max() < 1.0
+
+
+def test_deep_zoom_float64_is_not_pixelated():
+    vp = Viewport(-0.743643887037151, 0.131825904205330, 1e-11, 64, 64)
+    img = mandelbrot(vp, 3000)
+    assert len(np.unique(img[np.isfinite(img)])) > 100
+
+
+def test_julia_symmetry_and_connectedness():
+    img = julia(-0.8 + 0.156j, Viewport(0, 0, 3.2, 201, 151), 300, smooth=False)
+    np.testing.assert_array_equal(img, img[::-1, ::-1])  # z -> -z symmetry
+    assert inside(julia(0j, Viewport(0, 0, 1.0, 9, 9), 100, smooth=False), 100).all()
+
+
+def test_work_caps():
+    with pytest.raises(WorkLimitError, match="pixels x iterations"):
+        mandelbrot(Viewport(0, 0, 1, 4000, 4000), 1_000_000)
+    with pytest.raises(ValueError):
+        mandelbrot(Viewport(0, 0, 1, 0, 10), 10)
+    with pytest.raises(ValueError, match="finite"):
+        julia(complex("nan"), FULL, 10)

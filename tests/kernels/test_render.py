@@ -1,0 +1,35 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fractalkit import Viewport, colorize, gif_bytes, image_bytes, julia, palette, to_indices
+
+
+def test_colorize_nan_and_range():
+    v = np.array([[0.0, 1.0], [np.nan, 0.5]])
+    rgb = colorize(v, "viridis", 0, 1, nan_color=(1, 2, 3))
+    assert rgb.shape == (2, 2, 3) and rgb.dtype == np.uint8
+    assert tuple(rgb[1, 0]) == (1, 2, 3)
+    np.testing.assert_array_equal(rgb[0, 0], palette("viridis", 255)[0])
+    with pytest.raises(ValueError, match="colormap"):
+        palette("no-such-map")
+
+
+def test_png_and_jpeg_roundtrip():
+    rgb = colorize(np.random.default_rng(0).random((40, 60)))
+    png = Image.open(io.BytesIO(image_bytes(rgb)))
+    assert png.format == "PNG" and png.size == (60, 40)
+    np.testing.assert_array_equal(np.asarray(png), rgb)
+    assert Image.open(io.BytesIO(image_bytes(rgb, "JPEG"))).format == "JPEG"
+
+
+def test_gif_is_animated_palette():
+    frames = np.stack([to_indices(julia(complex(-0.8, 0.156 + 0.01 * i), Viewport(0, 0, 3, 64, 48), 64))
+                       for i in range(5)])
+    im = Image.open(io.BytesIO(gif_bytes(frames, palette())))
+    assert im.format == "GIF" and im.n_frames == 5 and im.mode == "P"
+    np.testing.assert_array_equal(np.asarray(im), frames[0])
+    im.seek(2)  # Pillow decodes later frames to RGB
+    np.testing.assert_array_equal(np.asarray(im.convert("RGB")), palette()[frames[2]])
