@@ -1,0 +1,159 @@
+"""End-to-end: the dev stack on a real engine (`docker compose up --build --wait`)."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+
+from conftest import HOST_UID, make_project, run, wait_for
+from jupyter_client_ws import execute
+
+pytestmark = pytest.mark.e2e
+
+
+def test_all_three_services_healthy(dev_stack):
+    out = dev_stack.compose("ps", "--format", "json").stdout
+    ps = [json.loads(line) for line in out.splitlines() if line.strip()]
+    health = {c["Service"]: c.get("Health") for c in ps}
+    assert health == {"streamlit": "healthy", "jupyter": "healthy", "docs": "healthy"}, health
+    print(f"\nup --build --wait took {dev_stack.up_seconds:.1f} s")
+
+
+def test_streamlit_health_and_default_app_renders(dev_stack):
+    r = requests.get(dev_stack.url("streamlit", "/_stcore/health"), timeout=10)
+    assert r.status_code == 200 and r.text == "ok"
+    assert "<title>Streamlit</title>" in requests.get(dev_stack.url("streamlit"), timeout=10).text
+    code = ("from streamlit.testing.v1 import AppTest\n"
+            "at = AppTest.from_file('apps/branching_tree.py', default_timeout=120).run()\n"
+            "assert not at.exception, at.exception\n"
+            "print('TITLE', at.title[0].value)\n")
+    out = dev_stack.compose("exec", "-T", "streamlit", "python", "-c", code).stdout
+    assert "TITLE" in out and "Branching tree" in out
+
+
+def test_streamlit_settings(dev_stack):
+    env = dev_stack.compose("exec", "-T", "streamlit", "env").stdout
+    for setting in ("STREAMLIT_SERVER_HEADLESS=true", "STREAMLIT_BROWSER_GATHER_USAGE_STATS=false",
+                    "STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION=true", "STREAMLIT_SERVER_RUN_ON_SAVE=true"):
+        assert setting in env
+
+
+def test_jupyter_requires_token(dev_stack):
+    url = dev_stack.url("jupyter", "/api/contents")
+    assert requests.get(url, timeout=10).status_code in (401, 403)
+    assert requests.get(url, params={"token": "wrong"}, timeout=10).status_code in (401, 403)
+    ok = requests.get(url, headers={"Authorization": f"token {dev_stack.env['JUPYTER_TOKEN']}"}, timeout=10)
+    assert ok.status_code == 200
+
+
+def test_notebook_created_through_api_is_owned_by_host_user(dev_stack):
+    s = requests.Session()
+    s.headers["Authorization"] = f"token {dev_stack.env['JUPYTER_TOKEN']}"
+    base = dev_stack.url("jupyter", "/api/contents")
+    assert s.put(f"{base}/e2e-scratch", json={"type": "directory"}, timeout=10).status_code in (200, 201)
+    nb = {"type": "notebook", "content": {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}}
+    r = s.put(f"{base}/e2e-scratch/created.ipynb", json=nb, timeout=10)
+    assert r.status_code in (200, 201), r.text
+    host_file = dev_stack.dir / "docs" / "e2e-scratch" / "created.ipynb"
+    assert host_file.exists()
+    assert host_file.stat().st_uid == HOST_UID
+    assert json.loads(host_file.read_text())["nbformat"] == 4
+
+
+def test_kernel_imports_fractalkit_and_numba(dev_stack):
+    s = requests.Session()
+    s.headers["Authorization"] = f"token {dev_stack.env['JUPYTER_TOKEN']}"
+    r = s.post(dev_stack.url("jupyter", "/api/kernels"), json={"name": "python3"}, timeout=30)
+    assert r.status_code == 201, r.text
+    kid = r.json()["id"]
+    try:
+        out = execute(dev_stack.url("jupyter", ""), dev_stack.env["JUPYTER_TOKEN"], kid,
+                      "import fractalkit, numba, ipywidgets\n"
+                      "from fractalkit import mandelbrot, Viewport\n"
+                      "m = mandelbrot(Viewport(-0.5, 0, 3, 32, 24), 50)\n"
+                      "print('OK', fractalkit.__file__, numba.__version__, m.shape)")
+        assert "OK /opt/fractal/src/fractalkit/__init__.py" in out  # the editable, bind-mounted source
+        assert "(24, 32)" in out
+    finally:
+        s.delete(dev_stack.url("jupyter", f"/api/kernels/{kid}"), timeout=30)
+
+
+def test_package_is_live_edited(dev_stack):
+    extra = dev_stack.dir / "src" / "fractalkit" / "_e2e_probe.py"
+    extra.write_text("VALUE = 42\n")
+    try:
+        out = dev_stack.compose("exec", "-T", "jupyter", "python", "-c",
+                                "import fractalkit._e2e_probe as p; print(p.VALUE)").stdout
+        assert out.strip() == "42"
+    finally:
+        extra.unlink()
+
+
+def test_docs_server_answers_html(dev_stack):
+    r = requests.get(dev_stack.url("docs", "/"), timeout=10)
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    assert "fractal-notebooks" in r.text
+
+
+def test_layers_are_shared_with_base(dev_stack):
+    def layers(image):
+        return json.loads(run(["docker", "image", "inspect", image]).stdout)[0]["RootFS"]["Layers"]
+
+    base, *services = dev_stack.images()
+    base_layers = layers(base)
+    assert len(base_layers) > 3
+    for image in services:
+        ls = layers(image)
+        assert ls[: len(base_layers)] == base_layers, f"{image} does not start with the base's layers"
+        assert len(ls) > len(base_layers)
+
+
+def test_numba_cache_in_named_volume(dev_stack):
+    dev_stack.compose("exec", "-T", "streamlit", "python", "-c",
+                      "import fractalkit as f; f.mandelbrot(f.Viewport(0, 0, 3, 8, 8), 10)")
+    out = dev_stack.compose("exec", "-T", "jupyter", "sh", "-c", "ls -R $NUMBA_CACHE_DIR | grep -c nbi").stdout
+    assert int(out.strip()) > 0
+    mounts = run(["docker", "inspect", dev_stack.container("streamlit"), "--format",
+                  "{{range .Mounts}}{{.Type}}:{{.Destination}} {{end}}"]).stdout
+    assert "volume:/var/cache/numba" in mounts
+
+
+def test_files_written_by_containers_are_not_root(dev_stack):
+    uid = dev_stack.compose("exec", "-T", "streamlit", "id", "-u").stdout.strip()
+    assert uid == str(HOST_UID) and uid != "0"
+
+
+def test_stop_is_fast(dev_stack):
+    t0 = time.monotonic()
+    dev_stack.compose("stop")
+    took = time.monotonic() - t0
+    print(f"\ndocker compose stop took {took:.1f} s")
+    # Well under the 10 s default timeout only if every PID 1 forwards SIGTERM (init + exec).
+    assert took < 8
+    for svc in ("streamlit", "jupyter", "docs"):
+        cid = dev_stack.compose("ps", "-aq", svc).stdout.strip()
+        code = run(["docker", "inspect", cid, "--format", "{{.State.ExitCode}}"]).stdout.strip()
+        assert code != "137", f"{svc} was SIGKILLed instead of stopping on SIGTERM"
+    dev_stack.compose("start")
+    dev_stack.compose("up", "--wait", "--detach")
+
+
+@pytest.mark.parametrize("var,value,message", [
+    ("STREAMLIT_PORT", "eighty", "invalid hostPort"),
+    ("HOST_UID", "me", "HOST_UID must be a number"),
+])
+def test_bad_env_value_fails_clearly_and_starts_nothing(docker_engine, base_image, scratch, var, value, message):
+    p = make_project(scratch, base_image, "badenv")
+    (p.dir / ".env").write_text(f"{var}={value}\n")
+    p.env.pop(var, None)
+    try:
+        out = p.compose("up", "--build", "--wait", "--detach", check=False, timeout=1200)
+        assert out.returncode != 0
+        assert message in out.stdout + out.stderr
+        assert p.compose("ps", "-aq", check=False).stdout.strip() == ""
+        left = run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={p.name}"]).stdout
+        assert left.strip() == ""
+    finally:
+        p.cleanup()

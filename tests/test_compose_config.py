@@ -1,0 +1,80 @@
+"""Fast checks of the Compose files with the Compose CLI's own `config` (no engine needed)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("docker") is None
+    or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0,
+    reason="docker compose CLI not installed")
+
+
+def config(*files, env=None, check=True):
+    cmd = ["docker", "compose", "--project-directory", str(ROOT)]
+    for f in files:
+        cmd += ["-f", str(ROOT / f)]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("STREAMLIT_", "JUPYTER_", "HOST_"))}
+    out = subprocess.run([*cmd, "config", "--format", "json"], capture_output=True, text=True,
+                         env={**clean, **(env or {})}, cwd="/")
+    if check:
+        assert out.returncode == 0, out.stderr
+    return out
+
+
+def test_dev_config_defaults():
+    cfg = json.loads(config("compose.yaml").stdout)
+    assert cfg["name"] == "fractal-notebooks"
+    svcs = cfg["services"]
+    assert set(svcs) == {"base", "streamlit", "jupyter", "docs"}
+    assert svcs["base"]["scale"] == 0
+    ports = {s: svcs[s]["ports"][0] for s in ("streamlit", "jupyter", "docs")}
+    assert {s: p["published"] for s, p in ports.items()} == {"streamlit": "8501", "jupyter": "8888", "docs": "8000"}
+    assert all(p["host_ip"] == "127.0.0.1" for p in ports.values())
+    assert svcs["jupyter"]["environment"]["JUPYTER_TOKEN"]  # never empty
+    assert svcs["streamlit"]["environment"]["STREAMLIT_APP"] == "branching_tree.py"
+    for s in ("streamlit", "jupyter", "docs"):
+        assert svcs[s]["init"] is True
+        assert svcs[s]["build"]["args"]["BASE_TAG"] == svcs["base"]["image"]
+    assert svcs["base"]["build"]["args"]["BASE_IMAGE"] == "python:3.11-slim"
+
+
+def test_empty_token_falls_back_to_documented_default():
+    cfg = json.loads(config("compose.yaml", env={"JUPYTER_TOKEN": ""}).stdout)
+    assert cfg["services"]["jupyter"]["environment"]["JUPYTER_TOKEN"] == "fractal-dev-token"
+
+
+def test_knobs_are_applied():
+    env = {"STREAMLIT_PORT": "9501", "BIND_ADDRESS": "0.0.0.0", "STREAMLIT_APP": "julia.py",
+           "BASE_IMAGE": "example/python:3.11", "HOST_UID": "4242"}
+    cfg = json.loads(config("compose.yaml", env=env).stdout)["services"]
+    assert cfg["streamlit"]["ports"][0]["published"] == "9501"
+    assert cfg["streamlit"]["ports"][0]["host_ip"] == "0.0.0.0"
+    assert cfg["streamlit"]["environment"]["STREAMLIT_APP"] == "julia.py"
+    assert cfg["base"]["build"]["args"] == {"BASE_IMAGE": "example/python:3.11", "HOST_UID": "4242",
+                                            "HOST_GID": "1000"}
+
+
+@pytest.mark.parametrize("var", ["STREAMLIT_PORT", "JUPYTER_PORT", "DOCS_PORT"])
+def test_non_numeric_port_is_rejected(var):
+    out = config("compose.yaml", env={var: "http"}, check=False)
+    assert out.returncode != 0 and "invalid hostPort" in out.stderr
+
+
+def test_env_example_documents_every_variable():
+    import re
+
+    used = set()
+    for f in ("compose.yaml", "compose.prod.yaml"):
+        if (ROOT / f).exists():
+            used |= set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", (ROOT / f).read_text()))
+    documented = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
+    assert used - documented == set(), f"undocumented knobs: {sorted(used - documented)}"
+    readme = (ROOT / "README.md").read_text()
+    assert [v for v in sorted(used) if v not in readme] == []
