@@ -1,0 +1,96 @@
+"""Box-counting analysis of an uploaded image: log-log plot, fitted dimension, CSV."""
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image, UnidentifiedImageError
+
+from _shared import guarded, loglog_figure, page_config
+from fractalkit import box_counting_dimension, dla, lsystem_segments, rasterize_segments
+from fractalkit.limits import MAX_PIXELS, MAX_UPLOAD_BYTES
+
+MAX_DECODE_PIXELS = 64_000_000  # refuse decompression bombs outright
+
+
+def sierpinski(k: int = 10) -> np.ndarray:
+    i = np.arange(2 ** k)
+    return ((i[:, None] & i[None, :]) == 0).astype(np.uint8) * 255
+
+
+@st.cache_data(show_spinner=False)
+def example(name: str) -> np.ndarray:
+    if name == "Sierpinski triangle":
+        return sierpinski()
+    if name == "Koch curve":
+        s, e, _ = lsystem_segments("Koch curve", 6)
+        return rasterize_segments(s, e, (1024, 1024)).astype(np.uint8) * 255
+    return (dla(8000, seed=1).grid > 0).astype(np.uint8) * 255
+
+
+def load_upload(data: bytes) -> np.ndarray:
+    """Decode an uploaded image to greyscale uint8, with clear errors for bad uploads."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ValueError(f"the file is {len(data) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES / 1e6:.0f} MB")
+    try:
+        im = Image.open(io.BytesIO(data))
+        if im.width * im.height > MAX_DECODE_PIXELS:
+            raise ValueError(f"the image is {im.width} × {im.height} pixels; the limit is "
+                             f"{MAX_DECODE_PIXELS / 1e6:.0f} megapixels")
+        im.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
+        raise ValueError("that file is not an image Pillow can read (PNG, JPEG, GIF, BMP, TIFF)") from None
+    if im.width * im.height > MAX_PIXELS:
+        scale = (MAX_PIXELS / (im.width * im.height)) ** 0.5
+        im = im.resize((max(1, int(im.width * scale)), max(1, int(im.height * scale))))
+        st.info(f"Downscaled to {im.width} × {im.height} pixels for the analysis.")
+    return np.asarray(im.convert("L"))
+
+
+page_config("Box counting")
+st.title("Box-counting dimension")
+st.caption("Cover the set with boxes of side s and count the occupied ones: N(s) ∝ s^−D. "
+           "The image is thresholded to a binary set and counted on a power-of-two pyramid.")
+with st.sidebar:
+    source = st.radio("Image", ["Example", "Upload"], key="b_source")
+    if source == "Example":
+        name = st.selectbox("Example", ["Sierpinski triangle", "Koch curve", "DLA cluster"], key="b_example")
+    threshold = st.slider("Threshold", 1, 255, 128, key="b_threshold")
+    invert = st.checkbox("Dark pixels are the set", False, key="b_invert")
+
+with guarded():
+    if source == "Upload":
+        up = st.file_uploader("An image of the set (PNG, JPEG, GIF, BMP, TIFF)",
+                              type=["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff"], key="b_upload")
+        if up is None:
+            st.info("Upload an image to analyse.")
+            st.stop()
+        grey = load_upload(up.getvalue())
+    else:
+        grey = example(name)
+    binary = grey < threshold if invert else grey >= threshold
+    if not binary.any():
+        raise ValueError("no pixel is in the set at this threshold: move the threshold or invert")
+    side = 1 << int(np.ceil(np.log2(max(binary.shape))))
+    sizes = [2 ** k for k in range(int(np.log2(side)) + 1)]
+    lo, hi = st.select_slider("Fitted box sizes (pixels)", sizes,
+                              (min(2, sizes[-1]), max(min(side // 16, sizes[-1]), min(8, sizes[-1]))),
+                              key=f"b_range_{side}")
+    if sizes.index(hi) - sizes.index(lo) < 2:
+        raise ValueError("the fitted range needs at least three box sizes")
+    fit = box_counting_dimension(binary, lo, hi)
+    c1, c2 = st.columns([2, 3])
+    c1.image(binary.astype(np.uint8) * 255, caption=f"{binary.shape[1]} × {binary.shape[0]} binary set",
+             clamp=True)
+    c1.metric("Box-counting dimension", f"{fit.value:.3f}", help=f"fit over s = {lo} … {hi} px, R² = {fit.r2:.4f}")
+    c2.plotly_chart(loglog_figure(fit, "box size s (pixels)", "occupied boxes N(s)", "log N vs log s"),
+                    use_container_width=True)
+    table = pd.DataFrame({"box_size": fit.x, "occupied_boxes": fit.y, "in_fit": fit.used})
+    st.download_button("Download CSV", table.to_csv(index=False).encode(), file_name="box_counts.csv",
+                       mime="text/csv")

@@ -1,0 +1,55 @@
+"""Iterated function systems by the chaos game: Barnsley fern, Sierpinski, your own maps."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from _shared import COLORMAPS, guarded, page_config
+from fractalkit import (BARNSLEY_FERN, BARNSLEY_FERN_P, SIERPINSKI, SIERPINSKI_P, box_counting_dimension,
+                        chaos_game, colorize, density, image_bytes)
+
+PRESETS = {"Barnsley fern": (BARNSLEY_FERN, BARNSLEY_FERN_P), "Sierpinski triangle": (SIERPINSKI, SIERPINSKI_P)}
+COLS = ["a", "b", "c", "d", "e", "f", "p"]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def render(maps: np.ndarray, probs: np.ndarray, n: int, size: int, seed: int, cmap: str):
+    pts, _ = chaos_game(maps, probs, n, seed=seed)
+    dens = density(pts, (size, size))
+    dim = box_counting_dimension(dens > 0).value if n >= 100_000 else float("nan")
+    return image_bytes(colorize(np.where(dens > 0, dens, np.nan), cmap, log=True,
+                                nan_color=(255, 255, 255))), dim
+
+
+page_config("IFS")
+st.title("Iterated function systems")
+st.caption("The chaos game: start anywhere, apply a randomly chosen affine map, repeat. The points "
+           "settle on the attractor. Each map is x' = a·x + b·y + e, y' = c·x + d·y + f, chosen "
+           "with probability p.")
+with st.sidebar:
+    preset = st.selectbox("System", list(PRESETS), key="i_preset")
+    n = st.slider("Points", 10_000, 5_000_000, 300_000, 10_000, key="i_points")
+    size = st.slider("Image size", 128, 1600, 700, 16, key="i_size")
+    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="i_seed")
+    cmap = st.selectbox("Colormap", COLORMAPS, index=2, key="i_cmap")
+
+maps0, p0 = PRESETS[preset]
+table = pd.DataFrame(np.column_stack([maps0, p0]), columns=COLS)
+st.write("Affine maps (editable; probabilities are normalised):")
+edited = st.data_editor(table, num_rows="dynamic", key=f"i_maps_{preset}", use_container_width=True)
+with guarded():
+    arr = edited[COLS].to_numpy(dtype=float, na_value=np.nan)
+    if len(arr) == 0:
+        raise ValueError("add at least one map")
+    if np.isnan(arr).any():
+        raise ValueError("every cell of the map table needs a number")
+    png, dim = render(arr[:, :6], arr[:, 6], int(n), int(size), int(seed), cmap)
+    st.image(png, caption=f"{n:,} points")
+    if np.isfinite(dim):
+        st.metric("Box-counting dimension of the attractor image", f"{dim:.3f}")

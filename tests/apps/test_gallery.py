@@ -1,0 +1,177 @@
+"""Every gallery app under Streamlit's AppTest: defaults, every control at its min and max."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+
+APPS_DIR = ROOT / "apps"
+APPS = sorted(p.name for p in APPS_DIR.glob("*.py") if not p.name.startswith("_"))
+TIMEOUT = 180
+
+
+def start(app: str) -> AppTest:
+    at = AppTest.from_file(str(APPS_DIR / app), default_timeout=TIMEOUT)
+    at.run()
+    assert_ok(at)
+    return at
+
+
+def assert_ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def controls(at: AppTest):
+    """(widget, min value, max value) for every bounded control on the page."""
+    out = []
+    for s in at.slider:
+        out.append((s, s.min, s.max) if not isinstance(s.value, (tuple, list)) else (s, (s.min, s.min), (s.max, s.max)))
+    for n in at.number_input:
+        if n.min is not None and n.max is not None:
+            out.append((n, n.min, n.max))
+    for s in at.select_slider:
+        opts = s.options
+        if isinstance(s.value, (tuple, list)):
+            out.append((s, (opts[0], opts[2]), (opts[-3], opts[-1])))
+        else:
+            out.append((s, opts[0], opts[-1]))
+    for s in [*at.selectbox, *at.radio]:
+        out.append((s, s.options[0], s.options[-1]))
+    for c in [*at.checkbox, *at.toggle]:
+        out.append((c, False, True))
+    return out
+
+
+def set_all(at: AppTest, which: int) -> None:
+    for w, lo, hi in controls(at):
+        value = (lo, hi)[which]
+        if w.type in ("selectbox", "radio", "select_slider") and not isinstance(value, tuple):
+            value = _coerce(w, value)
+        w.set_value(value)
+
+
+def _coerce(w, label):
+    # selectbox/radio options come back as strings; map back to the typed option if needed
+    try:
+        return type(w.value)(label) if w.value is not None else label
+    except (TypeError, ValueError):
+        return label
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_defaults_render(app):
+    at = start(app)
+    assert at.title, f"{app} shows no title"
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("extreme", ["min", "max"])
+def test_all_controls_at_extremes(app, extreme):
+    at = start(app)
+    for _ in range(2):  # twice: a choice (e.g. a preset) can bring new widgets
+        set_all(at, 0 if extreme == "min" else 1)
+        at.run()
+        assert_ok(at)
+
+
+def _individual_cases():
+    cases = []
+    for app in APPS:
+        at = AppTest.from_file(str(APPS_DIR / app), default_timeout=TIMEOUT)
+        at.run()
+        for i, (w, lo, hi) in enumerate(controls(at)):
+            for side in ("min", "max"):
+                cases.append(pytest.param(app, i, side, id=f"{app}-{w.type}-{w.key or w.label}-{side}"))
+    return cases
+
+
+@pytest.mark.parametrize("app,index,side", _individual_cases())
+def test_each_control_at_extreme(app, index, side):
+    at = start(app)
+    w, lo, hi = controls(at)[index]
+    value = lo if side == "min" else hi
+    w.set_value(_coerce(w, value) if w.type in ("selectbox", "radio") else value)
+    at.run()
+    assert_ok(at)
+
+
+def test_home_page_navigates_to_every_app():
+    at = start("branching_tree.py")
+    for app in APPS:
+        if app == "branching_tree.py":
+            continue
+        at.switch_page(app)
+        at.run()
+        assert_ok(at)
+        assert at.title, app
+
+
+def test_tree_3d_view():
+    at = start("branching_tree.py")
+    at.radio(key="tree_mode").set_value("3D").run()
+    assert_ok(at)
+    assert at.get("plotly_chart")
+
+
+def test_huge_mandelbrot_request_is_refused_clearly():
+    at = start("mandelbrot.py")
+    at.slider(key="m_iter").set_value(5000)
+    at.selectbox(key="m_res").set_value("1920 × 1080")
+    at.run()
+    assert_ok(at)
+    assert any("too large" in e.value for e in at.error)
+
+
+def test_mandelbrot_zoom_buttons_and_presets():
+    at = start("mandelbrot.py")
+    at.button[1].click().run()  # zoom in x4
+    assert at.slider(key="m_zoom").value == pytest.approx(np.log10(4))
+    at.selectbox(key="m_preset").set_value("Seahorse valley")
+    at.button[0].click().run()
+    assert at.number_input(key="m_re").value == pytest.approx(-0.743643887037151)
+    assert_ok(at)
+
+
+def test_julia_gif():
+    at = start("julia.py")
+    at.slider(key="j_frames").set_value(4)
+    at.slider(key="j_gsize").set_value(64)
+    at.button(key="j_make").click().run()
+    assert_ok(at)
+    assert len(at.get("image")) == 2 and at.get("download_button")
+
+
+def _upload(at, name, data, mime="image/png"):
+    at.radio(key="b_source").set_value("Upload").run()
+    at.file_uploader(key="b_upload").set_value((name, data, mime))
+    at.run()
+    assert_ok(at)
+
+
+def test_box_counting_upload_good_image():
+    i = np.arange(512)
+    img = ((i[:, None] & i[None, :]) == 0).astype(np.uint8) * 255
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "PNG")
+    at = start("box_counting.py")
+    _upload(at, "sierpinski.png", buf.getvalue())
+    assert not at.error, [e.value for e in at.error]
+    assert float(at.metric[0].value) == pytest.approx(1.585, abs=0.01)
+
+
+def test_box_counting_rejects_non_image():
+    at = start("box_counting.py")
+    _upload(at, "notes.png", b"this is not an image at all")
+    assert any("not an image" in e.value for e in at.error)
+
+
+def test_box_counting_rejects_oversized_file():
+    at = start("box_counting.py")
+    _upload(at, "big.png", b"\x89PNG" + b"0" * (21 * 1024 * 1024))
+    assert any("limit" in e.value for e in at.error)
