@@ -60,7 +60,7 @@ def figure_3d(depth, branches, angle, length_ratio, jitter, seed, cmap) -> go.Fi
 
 def tree_page() -> None:
     page_config("Branching tree")
-    st.title("🌳 Branching tree")
+    st.title("Branching tree")
     st.caption("A recursive tree: every branch carries smaller copies of the tree. "
                f"A full tree of depth d with b branches has (b^(d+1) − 1)/(b − 1) segments.")
     with st.sidebar:

@@ -12,8 +12,12 @@ html_theme = "sphinx_book_theme"
 html_title = "fractal-notebooks"
 html_theme_options = {"show_toc_level": 2}
 napoleon_numpy_docstring = True
+napoleon_use_ivar = True  # NamedTuple fields are documented once, by autodoc
 autodoc_typehints = "none"
-nitpicky = False
+# Nitpicky for cross-references (a broken :func: link fails the build), but numpy-style type
+# descriptions ("array_like, shape (m, 6)") are prose, not classes.
+nitpicky = True
+nitpick_ignore_regex = [(r"py:class", r".*")]
 
 # Notebooks: executed on build, outputs cached, so an unchanged notebook is not re-run.
 nb_execution_mode = os.environ.get("NB_EXECUTION_MODE", "cache")

@@ -92,7 +92,7 @@ def dla(particles: int = 5000, size: int | None = None, seed: int = 0,
     seed : int
         Random seed; the same seed (and size) gives the same cluster.
     progress : callable, optional
-        Called as ``progress(done, total)`` after every batch of :data:`BATCH` particles.
+        Called as ``progress(done, total)`` after every batch of ``BATCH`` (500) particles.
 
     Returns
     -------

@@ -6,9 +6,9 @@ out-of-memory kill. The caps are sized for a 2 GB / 2 CPU container.
 """
 from __future__ import annotations
 
-#: Largest image any kernel renders (pixels): 4096 x 4096.
+#: Largest image any kernel renders, in pixels (4096 x 4096).
 MAX_PIXELS = 4096 * 4096
-#: Largest escape-time job: pixels x iterations.
+#: Largest escape-time job, in pixels times iterations.
 MAX_ESCAPE_WORK = 4_000_000_000
 #: Largest number of tree segments / squares.
 MAX_SEGMENTS = 2_000_000

@@ -1,0 +1,114 @@
+"""End-to-end: notebooks execute in the jupyter image; the docs service renders and live-rebuilds them."""
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import pytest
+import requests
+
+from conftest import ROOT, run, wait_for
+
+pytestmark = pytest.mark.e2e
+
+NOTEBOOKS = sorted((ROOT / "docs" / "notebooks").glob("*.ipynb"))
+BUDGET_S = 180  # per notebook, on a fresh kernel
+
+
+def test_every_notebook_executes_on_a_fresh_kernel(dev_stack):
+    jupyter_image = dev_stack.images()[2]
+    out = run(["docker", "run", "--rm", "--network", "none",
+               "-v", f"{dev_stack.dir / 'docs'}:/home/app/work:ro",
+               "-v", f"{ROOT / 'tests' / 'stack' / 'nbrun.py'}:/tmp/nbrun.py:ro",
+               "-e", "NUMBA_CACHE_DIR=/tmp/numba", "-w", "/tmp", jupyter_image,
+               "python", "/tmp/nbrun.py", str(BUDGET_S),
+               *[f"/home/app/work/notebooks/{p.name}" for p in NOTEBOOKS]], check=False, timeout=BUDGET_S * 8)
+    results = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    print("\n" + "\n".join(f"{r['notebook']:32} {r['seconds']:7.1f} s  {'ok' if r['ok'] else 'FAILED'}" for r in results))
+    assert len(results) == len(NOTEBOOKS), out.stderr[-3000:]
+    failed = {r["notebook"]: r["error"] for r in results if not r["ok"]}
+    assert not failed, failed
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links, self.ids = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        for key in ("href", "src"):
+            if a.get(key) and tag in ("a", "img", "link", "script"):
+                self.links.append(a[key])
+
+
+def test_docs_build_with_warnings_as_errors_and_no_broken_internal_links(dev_stack, tmp_path):
+    mount = tmp_path / "build"
+    mount.mkdir()
+    mount.chmod(0o777)
+    out_dir = mount / "html"  # MyST-NB writes jupyter_execute/ beside the output folder
+    res = run(["docker", "run", "--rm", "--network", "none",
+               "-v", f"{dev_stack.dir / 'docs'}:/opt/fractal/docs:ro", "-v", f"{mount}:/out",
+               "-e", "DOCS_OUT=/tmp/docs", "-e", "NUMBA_CACHE_DIR=/tmp/numba", dev_stack.images()[3],
+               "sphinx-build", "-W", "--keep-going", "-n", "-b", "html", "-d", "/tmp/doctrees",
+               "/opt/fractal/docs", "/out/html"], check=False, timeout=1200)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
+    # the theme ships a Jinja template as a static .html file: not a page
+    pages = {p: _parse(p) for p in out_dir.rglob("*.html") if "_static" not in p.relative_to(out_dir).parts}
+    broken = []
+    for page, parser in pages.items():
+        for link in parser.links:
+            if urlsplit(link).scheme or link.startswith(("//", "mailto:", "javascript:")):
+                continue
+            target, frag = urldefrag(link)
+            target = urlsplit(target).path  # drop ?digest=... cache busters
+            path = (page.parent / target).resolve() if target else page
+            if not path.exists():
+                broken.append(f"{page.relative_to(out_dir)} -> {link}")
+            elif frag and path.suffix == ".html" and frag not in pages.get(path, _parse(path)).ids:
+                broken.append(f"{page.relative_to(out_dir)} -> {link} (no such anchor)")
+    assert not broken, broken[:20]
+
+
+def _parse(path: Path) -> _Links:
+    p = _Links()
+    p.feed(path.read_text(errors="replace"))
+    return p
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_docs_service_renders_each_notebook_with_its_figure(dev_stack, nb):
+    url = dev_stack.url("docs", f"/notebooks/{nb.stem}.html")
+    r = requests.get(url, timeout=20)
+    assert r.status_code == 200
+    title = json.loads(nb.read_text())["cells"][0]["source"][0].lstrip("# ").strip()
+    assert title.split(":")[0] in r.text
+    imgs = re.findall(r'<img[^>]+src="([^"]+\.png)"', r.text)
+    assert imgs, "no rendered figure on the page"
+    img = requests.get(urljoin(url, imgs[0]), timeout=20)
+    assert img.status_code == 200 and img.headers["content-type"] == "image/png" and len(img.content) > 5000
+
+
+def test_saving_a_notebook_in_jupyter_rebuilds_only_that_page(dev_stack):
+    s = requests.Session()
+    s.headers["Authorization"] = f"token {dev_stack.env['JUPYTER_TOKEN']}"
+    api = dev_stack.url("jupyter", "/api/contents/notebooks/04-box-counting.ipynb")
+    model = s.get(api, params={"content": 1}, timeout=20).json()
+    marker = f"Marker {uuid.uuid4().hex[:12]} saved from JupyterLab."
+    model["content"]["cells"][0]["source"] += "\n\n" + marker
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 1))
+    r = s.put(api, json={"type": "notebook", "format": "json", "content": model["content"]}, timeout=20)
+    assert r.status_code == 200, r.text
+    page = dev_stack.url("docs", "/notebooks/04-box-counting.html")
+    wait_for(lambda: marker in requests.get(page, timeout=10).text, timeout=240, interval=2,
+             what="the docs page to show the edit")
+    logs = dev_stack.compose("logs", "--no-log-prefix", "--since", since, "docs").stdout
+    executed = set(re.findall(r"Executing: .*?(\d\d-[\w-]+)", logs))
+    assert executed <= {"04-box-counting"}, f"unchanged notebooks were re-executed: {executed}"
