@@ -105,8 +105,12 @@ class Project:
         return self.compose("ps", "-q", service).stdout.strip()
 
     def images(self) -> list[str]:
-        repo, tag = self.env["IMAGE_REPO"], self.env["IMAGE_TAG"]
-        return [f"{repo}/{s}:{tag}" for s in ("base", "streamlit", "jupyter", "docs")]
+        """base, streamlit, jupyter, docs (and proxy in production) image names."""
+        repo = self.env["IMAGE_REPO"]
+        if "compose.prod.yaml" in self.files:
+            tag = f"{self.env['APP_VERSION']}-{self.env['GIT_SHA']}-{self.env['DEPLOY_ENV']}"
+            return [f"{repo}/{s}:{tag}" for s in ("base", "streamlit", "jupyter", "docs", "proxy")]
+        return [f"{repo}/{s}:{self.env['IMAGE_TAG']}" for s in ("base", "streamlit", "jupyter", "docs")]
 
     def cleanup(self):
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False, timeout=300)

@@ -8,10 +8,12 @@ import uuid
 import websocket
 
 
-def execute(base_http: str, token: str, kernel_id: str, code: str, timeout: float = 120.0) -> str:
+def execute(base_http: str, token: str, kernel_id: str, code: str, timeout: float = 120.0,
+            sslopt: dict | None = None) -> str:
     """Execute ``code`` in kernel ``kernel_id``; return its stdout (raises on an error reply)."""
-    ws_url = base_http.replace("http://", "ws://") + f"/api/kernels/{kernel_id}/channels?token={token}"
-    ws = websocket.create_connection(ws_url, timeout=timeout)
+    ws_url = base_http.replace("https://", "wss://").replace("http://", "ws://")
+    ws_url += f"/api/kernels/{kernel_id}/channels?token={token}"
+    ws = websocket.create_connection(ws_url, timeout=timeout, sslopt=sslopt)
     try:
         msg_id = uuid.uuid4().hex
         ws.send(json.dumps({

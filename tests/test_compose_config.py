@@ -78,3 +78,60 @@ def test_env_example_documents_every_variable():
     assert used - documented == set(), f"undocumented knobs: {sorted(used - documented)}"
     readme = (ROOT / "README.md").read_text()
     assert [v for v in sorted(used) if v not in readme] == []
+
+
+PROD = ("compose.yaml", "compose.prod.yaml")
+
+
+def prod_config(profile=True):
+    files = list(PROD)
+    env = {"JUPYTER_TOKEN": "config-check", "COMPOSE_PROFILES": "proxy" if profile else ""}
+    return json.loads(config(*files, env=env).stdout)["services"]
+
+
+def test_prod_limits_healthchecks_and_hardening_on_every_service():
+    svcs = prod_config()
+    assert set(svcs) == {"base", "streamlit", "jupyter", "docs", "proxy"}
+    for name in ("streamlit", "jupyter", "docs", "proxy"):
+        s = svcs[name]
+        limits = s["deploy"]["resources"]["limits"]
+        assert {"cpus", "memory", "pids"} <= set(limits), name
+        assert s["healthcheck"]["test"][0] == "CMD" and "curl" not in " ".join(s["healthcheck"]["test"])
+        assert s["healthcheck"]["start_period"]
+        assert s["restart"] == "unless-stopped"
+        assert s["read_only"] is True and s["cap_drop"] == ["ALL"]
+        assert "no-new-privileges:true" in s["security_opt"]
+        assert s["logging"]["driver"] == "json-file" and s["logging"]["options"]["max-size"]
+        assert s["build"].get("target", "prod") == "prod"
+    assert svcs["streamlit"]["deploy"]["resources"]["limits"]["memory"] == "2147483648"
+    assert svcs["streamlit"]["environment"]["STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION"] == "true"
+    assert svcs["proxy"]["profiles"] == ["proxy"]
+
+
+def test_prod_has_no_source_bind_mounts():
+    for name, s in prod_config().items():
+        for v in s.get("volumes", []):
+            if v["type"] == "bind":
+                assert name == "proxy" and v["read_only"] and v["target"].startswith("/etc/fractal-proxy/"), (name, v)
+            else:
+                assert v["type"] == "volume", (name, v)
+
+
+def test_prod_image_tags_carry_version_sha_env():
+    env = {"JUPYTER_TOKEN": "t", "APP_VERSION": "1.2.3", "GIT_SHA": "abc1234", "DEPLOY_ENV": "staging"}
+    svcs = json.loads(config(*PROD, env=env).stdout)["services"]
+    for name in ("base", "streamlit", "jupyter", "docs"):
+        assert svcs[name]["image"].endswith(f"/{name}:1.2.3-abc1234-staging")
+    assert svcs["streamlit"]["build"]["args"]["BASE_TAG"] == svcs["base"]["image"]
+
+
+def test_prod_refuses_to_load_without_token():
+    out = config(*PROD, check=False)
+    assert out.returncode != 0
+    assert "JUPYTER_TOKEN must be set for production" in out.stderr
+
+
+def test_prod_limits_come_from_env():
+    env = {"JUPYTER_TOKEN": "t", "STREAMLIT_MEMORY": "3g", "STREAMLIT_CPUS": "1.5", "STREAMLIT_PIDS": "99"}
+    limits = json.loads(config(*PROD, env=env).stdout)["services"]["streamlit"]["deploy"]["resources"]["limits"]
+    assert limits["memory"] == str(3 * 1024 ** 3) and float(limits["cpus"]) == 1.5 and limits["pids"] == 99

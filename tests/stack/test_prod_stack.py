@@ -1,0 +1,211 @@
+"""End-to-end: the merged production configuration on a real engine."""
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import time
+import uuid
+
+import pytest
+import requests
+
+from conftest import make_project, run, wait_for
+from jupyter_client_ws import execute
+
+pytestmark = pytest.mark.e2e
+SERVICES = ("streamlit", "jupyter", "docs")
+
+
+@pytest.fixture(scope="module")
+def prod(docker_engine, base_image, scratch):
+    p = make_project(scratch, base_image, "prod", APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
+                     DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(_free()), STREAMLIT_MEMORY="2g")
+    p.files = ["compose.yaml", "compose.prod.yaml"]
+    certs = p.dir / "certs" / "proxy"
+    certs.mkdir(parents=True, exist_ok=True)
+    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "-keyout", str(certs / "tls.key"), "-out", str(certs / "tls.crt")])
+    (certs / "tls.key").chmod(0o644)  # read by the proxy's non-root user through the bind mount
+    p.ca = str(certs / "tls.crt")  # clients verify the proxy against the self-signed certificate
+    try:
+        p.compose("--profile", "proxy", "up", "--build", "--wait", "--detach", timeout=2400)
+        yield p
+    finally:
+        p.compose("--profile", "proxy", "down", "--volumes", "--remove-orphans", "--timeout", "5",
+                  check=False, timeout=300)
+        p.cleanup()
+
+
+def _free():
+    from conftest import free_port
+    return free_port()
+
+
+def inspect(p, service) -> dict:
+    return json.loads(run(["docker", "inspect", p.container(service)]).stdout)[0]
+
+
+def health(p, service) -> str:
+    return inspect(p, service)["State"].get("Health", {}).get("Status", "none")
+
+
+def test_images_are_tagged_version_sha_env(prod):
+    for image in prod.images():
+        labels = json.loads(run(["docker", "image", "inspect", image]).stdout)[0]["Config"]["Labels"]
+        assert labels["org.opencontainers.image.version"] == "9.9.9"
+        assert labels["org.opencontainers.image.revision"] == prod.env["GIT_SHA"]
+
+
+@pytest.mark.parametrize("service", [*SERVICES, "proxy"])
+def test_limits_user_and_read_only_root(prod, service):
+    info = inspect(prod, service)
+    hc = info["HostConfig"]
+    assert hc["Memory"] > 0 and hc["NanoCpus"] > 0 and hc["PidsLimit"] and hc["PidsLimit"] > 0
+    assert hc["ReadonlyRootfs"] is True
+    assert hc["CapDrop"] == ["ALL"] and "no-new-privileges:true" in hc["SecurityOpt"]
+    assert hc["RestartPolicy"]["Name"] == "unless-stopped"
+    assert hc["LogConfig"]["Type"] == "json-file" and hc["LogConfig"]["Config"]["max-size"]
+    uid = prod.compose("exec", "-T", service, "id", "-u").stdout.strip()
+    assert uid != "0"
+    assert all(m["Type"] == "volume" or m["Destination"].startswith("/etc/fractal-proxy/")
+               for m in info["Mounts"]), info["Mounts"]
+    if service == "streamlit":
+        assert hc["Memory"] == 2 * 1024 ** 3 and hc["NanoCpus"] == 2 * 10 ** 9
+
+
+def test_endpoints_direct_and_through_the_tls_proxy(prod):
+    token = prod.env["JUPYTER_TOKEN"]
+    assert requests.get(prod.url("streamlit", "/app/_stcore/health"), timeout=10).text == "ok"
+    assert requests.get(prod.url("jupyter", "/jupyter/api/contents"), timeout=10).status_code in (401, 403)
+    docs = requests.get(prod.url("docs", "/"), headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert docs.status_code == 200 and docs.headers.get("Content-Encoding") == "gzip"
+    assert "nginx" in docs.headers.get("Server", "")
+    css = requests.get(prod.url("docs", "/_static/pygments.css"), timeout=10)
+    assert "max-age" in css.headers.get("Cache-Control", "")
+    base = f"https://127.0.0.1:{prod.env['PROXY_HTTPS_PORT']}"
+    assert requests.get(f"{base}/app/_stcore/health", verify=prod.ca, timeout=10).text == "ok"
+    assert "fractal-notebooks" in requests.get(f"{base}/", verify=prod.ca, timeout=10).text
+    r = requests.get(f"{base}/jupyter/api/contents", headers={"Authorization": f"token {token}"},
+                     verify=prod.ca, timeout=10)
+    assert r.status_code == 200 and any(i["name"].endswith(".ipynb") for i in r.json()["content"])
+
+
+def test_websockets_through_the_proxy(prod):
+    import websocket
+
+    token = prod.env["JUPYTER_TOKEN"]
+    port = prod.env["PROXY_HTTPS_PORT"]
+    s = requests.Session()  # verify= per request: REQUESTS_CA_BUNDLE would override Session.verify
+    s.headers["Authorization"] = f"token {token}"
+    kid = s.post(f"https://127.0.0.1:{port}/jupyter/api/kernels", json={"name": "python3"},
+                 verify=prod.ca, timeout=30).json()["id"]
+    try:
+        out = execute(f"https://127.0.0.1:{port}/jupyter", token, kid, "print(6 * 7)",
+                      sslopt={"ca_certs": prod.ca})
+        assert out.strip() == "42"
+    finally:
+        s.delete(f"https://127.0.0.1:{port}/jupyter/api/kernels/{kid}", verify=prod.ca, timeout=30)
+    ws = websocket.create_connection(f"wss://127.0.0.1:{port}/app/_stcore/stream",
+                                     sslopt={"ca_certs": prod.ca}, timeout=20,
+                                     subprotocols=["streamlit"])
+    assert ws.connected
+    ws.close()
+
+
+def test_compose_lint_has_no_unjustified_finding(prod):
+    merged = prod.compose("--profile", "proxy", "config").stdout
+    path = prod.dir / "merged.yaml"
+    path.write_text(merged)
+    out = run([str(_venv_bin("compose-lint")), "check", "--strict-config", "--config",
+               str(_repo() / ".compose-lint.yml"),
+               "--fail-on", "low", str(path)], check=False)
+    assert out.returncode == 0, out.stdout[-4000:]
+
+
+def _repo():
+    from conftest import ROOT
+    return ROOT
+
+
+def _venv_bin(name):
+    import shutil
+    found = shutil.which(name)
+    assert found, f"{name} not installed (uv sync --group test)"
+    return found
+
+
+def _main_pid(prod, service) -> int:
+    """Host PID of the service's main process (the init's child)."""
+    rows = run(["docker", "top", prod.container(service), "-eo", "pid,ppid,args"]).stdout.splitlines()[1:]
+    procs = [r.split(None, 2) for r in rows]
+    init_pid = next(int(pid) for pid, ppid, args in procs if "docker-init" in args or "tini" in args)
+    return next(int(pid) for pid, ppid, args in procs if int(ppid) == init_pid)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_kill_9_heals_within_30s(prod, service):
+    before = inspect(prod, service)["RestartCount"]
+    subprocess.run(["kill", "-9", str(_main_pid(prod, service))], check=True)
+    t0 = time.monotonic()
+    wait_for(lambda: inspect(prod, service)["RestartCount"] > before, timeout=30, what=f"{service} restart")
+    wait_for(lambda: health(prod, service) == "healthy", timeout=60, interval=1, what=f"{service} healthy")
+    took = time.monotonic() - t0
+    print(f"\n{service}: healthy again {took:.1f} s after kill -9")
+    assert took <= 30
+
+
+def test_frozen_streamlit_is_reported_unhealthy(prod):
+    pid = _main_pid(prod, "streamlit")
+    subprocess.run(["kill", "-STOP", str(pid)], check=True)
+    try:
+        hc = inspect(prod, "streamlit")["Config"]["Healthcheck"]
+        window = (hc["Interval"] + hc["Timeout"]) * hc["Retries"] / 1e9 + 10
+        wait_for(lambda: health(prod, "streamlit") == "unhealthy", timeout=window, interval=1,
+                 what="streamlit to be reported unhealthy")
+    finally:
+        subprocess.run(["kill", "-CONT", str(pid)], check=True)
+    wait_for(lambda: health(prod, "streamlit") == "healthy", timeout=60, interval=1, what="recovery")
+
+
+def test_huge_render_stays_within_memory_limit(prod):
+    code = ("from streamlit.testing.v1 import AppTest\n"
+            "at = AppTest.from_file('apps/mandelbrot.py', default_timeout=300).run()\n"
+            "at.slider(key='m_iter').set_value(5000); at.selectbox(key='m_res').set_value('1920 × 1080'); at.run()\n"
+            "assert not at.exception and any('too large' in e.value for e in at.error)\n"
+            "at = AppTest.from_file('apps/dla.py', default_timeout=300).run()\n"
+            "at.slider(key='d_particles').set_value(50000); at.run()\n"
+            "assert not at.exception\n"
+            "at = AppTest.from_file('apps/ifs.py', default_timeout=300).run()\n"
+            "at.slider(key='i_points').set_value(5000000); at.slider(key='i_size').set_value(1600); at.run()\n"
+            "assert not at.exception\n"
+            "print('CAPPED-OK')\n")
+    out = prod.compose("exec", "-T", "streamlit", "python", "-c", code, timeout=900)
+    assert "CAPPED-OK" in out.stdout
+    info = inspect(prod, "streamlit")
+    assert info["State"]["OOMKilled"] is False
+    assert health(prod, "streamlit") == "healthy"
+
+
+def test_notebook_survives_down_and_up_byte_for_byte(prod):
+    s = requests.Session()
+    s.headers["Authorization"] = f"token {prod.env['JUPYTER_TOKEN']}"
+    api = prod.url("jupyter", "/jupyter/api/contents/persist-check.ipynb")
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": f"kept {uuid.uuid4()}", "id": "a1"}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    assert s.put(api, json={"type": "notebook", "content": nb}, timeout=20).status_code in (200, 201)
+
+    def digest():
+        raw = prod.compose("exec", "-T", "jupyter", "cat", "/srv/notebooks/persist-check.ipynb").stdout
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    before = digest()
+    prod.compose("--profile", "proxy", "down", "--timeout", "5")
+    prod.compose("--profile", "proxy", "up", "--wait", "--detach", timeout=600)
+    assert digest() == before
+
+
+def test_prod_refuses_to_start_without_token(prod):
+    out = prod.compose("config", "-q", check=False, env={"JUPYTER_TOKEN": ""})
+    assert out.returncode != 0 and "JUPYTER_TOKEN must be set for production" in out.stderr
