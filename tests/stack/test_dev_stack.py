@@ -57,9 +57,13 @@ def test_notebook_created_through_api_is_owned_by_host_user(dev_stack):
     r = s.put(f"{base}/e2e-scratch/created.ipynb", json=nb, timeout=10)
     assert r.status_code in (200, 201), r.text
     host_file = dev_stack.dir / "docs" / "e2e-scratch" / "created.ipynb"
-    assert host_file.exists()
-    assert host_file.stat().st_uid == HOST_UID
-    assert json.loads(host_file.read_text())["nbformat"] == 4
+    try:
+        assert host_file.exists()
+        assert host_file.stat().st_uid == HOST_UID
+        assert json.loads(host_file.read_text())["nbformat"] == 4
+    finally:
+        s.delete(f"{base}/e2e-scratch/created.ipynb", timeout=10)
+        s.delete(f"{base}/e2e-scratch", timeout=10)
 
 
 def test_kernel_imports_fractalkit_and_numba(dev_stack):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 import uuid
 from html.parser import HTMLParser
@@ -50,12 +51,14 @@ class _Links(HTMLParser):
 
 
 def test_docs_build_with_warnings_as_errors_and_no_broken_internal_links(dev_stack, tmp_path):
+    src = tmp_path / "docs"  # the repository's docs, not the running stack's (tests write there)
+    shutil.copytree(ROOT / "docs", src, ignore=shutil.ignore_patterns("_build", "jupyter_execute", ".ipynb_checkpoints"))
     mount = tmp_path / "build"
     mount.mkdir()
     mount.chmod(0o777)
     out_dir = mount / "html"  # MyST-NB writes jupyter_execute/ beside the output folder
     res = run(["docker", "run", "--rm", "--network", "none",
-               "-v", f"{dev_stack.dir / 'docs'}:/opt/fractal/docs:ro", "-v", f"{mount}:/out",
+               "-v", f"{src}:/opt/fractal/docs:ro", "-v", f"{mount}:/out",
                "-e", "DOCS_OUT=/tmp/docs", "-e", "NUMBA_CACHE_DIR=/tmp/numba", dev_stack.images()[3],
                "sphinx-build", "-W", "--keep-going", "-n", "-b", "html", "-d", "/tmp/doctrees",
                "/opt/fractal/docs", "/out/html"], check=False, timeout=1200)
