@@ -49,11 +49,11 @@ def check_positive_int(name: str, value: int, lo: int = 1, hi: int | None = None
     """Validate an integer parameter and return it as ``int``."""
     try:
         iv = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
-    if iv != value and not isinstance(value, (int,)):
-        if float(value) != iv:
-            raise ValueError(f"{name} must be an integer, got {value!r}")
+        integral = float(value) == iv
+    except (TypeError, ValueError, OverflowError):
+        integral = False
+    if not integral:
+        raise ValueError(f"{name} must be an integer, got {value!r}")
     if iv < lo or (hi is not None and iv > hi):
         rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
         raise ValueError(f"{name} must be in {rng}, got {iv}")

@@ -84,7 +84,7 @@ def gif_bytes(frames: np.ndarray, lut: np.ndarray, duration_ms: int = 60, loop: 
     flat[: lut.size] = np.asarray(lut, dtype=np.uint8).ravel()[:768]
     imgs = []
     for f in frames:
-        im = Image.fromarray(f, mode="P") if False else Image.frombuffer("P", (f.shape[1], f.shape[0]), np.ascontiguousarray(f), "raw", "P", 0, 1)
+        im = Image.frombuffer("P", (f.shape[1], f.shape[0]), np.ascontiguousarray(f), "raw", "P", 0, 1)
         im.putpalette(flat.tobytes())
         imgs.append(im)
     buf = io.BytesIO()

@@ -40,7 +40,12 @@ def segment_count(depth: int, branches: int) -> int:
     return sum(branches ** k for k in range(depth + 1))
 
 
-def _check_tree(depth: int, branches: int) -> tuple[int, int]:
+def _check_tree(depth: int, branches: int, length_ratio: float = 0.5, width_ratio: float = 0.5,
+                jitter: float = 0.0) -> tuple[int, int]:
+    if not (0 < length_ratio <= 1 and 0 < width_ratio <= 1):
+        raise ValueError("length_ratio and width_ratio must be in (0, 1]")
+    if not 0 <= jitter <= 1:
+        raise ValueError("jitter must be in [0, 1]")
     depth = check_positive_int("depth", depth, 0, 30)
     branches = check_positive_int("branches", branches, 1, 8)
     check("tree segments", segment_count(depth, branches), MAX_SEGMENTS,
@@ -82,11 +87,7 @@ def tree_2d(depth: int = 10, branches: int = 2, angle: float = 25.0, length_rati
     Segments
         ``segment_count(depth, branches)`` segments, trunk first, level by level.
     """
-    depth, branches = _check_tree(depth, branches)
-    if not (0 < length_ratio <= 1 and 0 < width_ratio <= 1):
-        raise ValueError("length_ratio and width_ratio must be in (0, 1]")
-    if not 0 <= jitter <= 1:
-        raise ValueError("jitter must be in [0, 1]")
+    depth, branches = _check_tree(depth, branches, length_ratio, width_ratio, jitter)
     rng = np.random.default_rng(seed)
     offsets = np.deg2rad(_spread(branches, float(angle)))
 
@@ -126,11 +127,7 @@ def tree_3d(depth: int = 7, branches: int = 3, angle: float = 35.0, length_ratio
     Successive levels are turned by the golden angle so branches do not stack up.
     Parameters and return value as for :func:`tree_2d` (points are 3D, z up).
     """
-    depth, branches = _check_tree(depth, branches)
-    if not (0 < length_ratio <= 1 and 0 < width_ratio <= 1):
-        raise ValueError("length_ratio and width_ratio must be in (0, 1]")
-    if not 0 <= jitter <= 1:
-        raise ValueError("jitter must be in [0, 1]")
+    depth, branches = _check_tree(depth, branches, length_ratio, width_ratio, jitter)
     rng = np.random.default_rng(seed)
     tilt = np.deg2rad(float(angle))
     golden = np.pi * (3.0 - np.sqrt(5.0))

@@ -61,3 +61,11 @@ def test_work_caps():
         mandelbrot(Viewport(0, 0, 1, 0, 10), 10)
     with pytest.raises(ValueError, match="finite"):
         julia(complex("nan"), FULL, 10)
+
+
+def test_integer_parameters_are_validated():
+    with pytest.raises(ValueError, match="max_iter must be an integer"):
+        mandelbrot(FULL, 10.5)
+    with pytest.raises(ValueError, match="must be an integer"):
+        mandelbrot(Viewport(0, 0, 1, float("nan"), 10), 10)
+    assert mandelbrot(Viewport(0, 0, 1, 4.0, 3), np.int64(10)).shape == (3, 4)
