@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import time
 import uuid
@@ -10,7 +11,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import make_project, run, wait_for
+from conftest import ROOT, free_port, make_project, run, wait_for
 from jupyter_client_ws import execute
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +21,7 @@ SERVICES = ("streamlit", "jupyter", "docs")
 @pytest.fixture(scope="module")
 def prod(docker_engine, base_image, scratch):
     p = make_project(scratch, base_image, "prod", APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
-                     DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(_free()), STREAMLIT_MEMORY="2g")
+                     DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()), STREAMLIT_MEMORY="2g")
     p.files = ["compose.yaml", "compose.prod.yaml"]
     certs = p.dir / "certs" / "proxy"
     certs.mkdir(parents=True, exist_ok=True)
@@ -36,11 +37,6 @@ def prod(docker_engine, base_image, scratch):
         p.compose("--profile", "proxy", "down", "--volumes", "--remove-orphans", "--timeout", "5",
                   check=False, timeout=300)
         p.cleanup()
-
-
-def _free():
-    from conftest import free_port
-    return free_port()
 
 
 def inspect(p, service) -> dict:
@@ -118,22 +114,11 @@ def test_compose_lint_has_no_unjustified_finding(prod):
     merged = prod.compose("--profile", "proxy", "config").stdout
     path = prod.dir / "merged.yaml"
     path.write_text(merged)
-    out = run([str(_venv_bin("compose-lint")), "check", "--strict-config", "--config",
-               str(_repo() / ".compose-lint.yml"),
+    lint = shutil.which("compose-lint")
+    assert lint, "compose-lint not installed (uv sync --group test)"
+    out = run([lint, "check", "--strict-config", "--config", str(ROOT / ".compose-lint.yml"),
                "--fail-on", "low", str(path)], check=False)
     assert out.returncode == 0, out.stdout[-4000:]
-
-
-def _repo():
-    from conftest import ROOT
-    return ROOT
-
-
-def _venv_bin(name):
-    import shutil
-    found = shutil.which(name)
-    assert found, f"{name} not installed (uv sync --group test)"
-    return found
 
 
 def _main_pid(prod, service) -> int:
