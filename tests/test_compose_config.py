@@ -43,7 +43,9 @@ def test_dev_config_defaults():
     assert svcs["streamlit"]["environment"]["STREAMLIT_APP"] == "branching_tree.py"
     for s in ("streamlit", "jupyter", "docs"):
         assert svcs[s]["init"] is True
-        assert svcs[s]["build"]["args"]["BASE_TAG"] == svcs["base"]["image"]
+        # The build graph is explicit: each service image is built on the base service's result.
+        assert svcs[s]["build"]["additional_contexts"] == {"fractal-base": "service:base"}
+        assert "depends_on" not in svcs[s] or "base" not in svcs[s]["depends_on"]
     assert svcs["base"]["build"]["args"]["BASE_IMAGE"] == "python:3.11-slim"
 
 
@@ -122,7 +124,8 @@ def test_prod_image_tags_carry_version_sha_env():
     svcs = json.loads(config(*PROD, env=env).stdout)["services"]
     for name in ("base", "streamlit", "jupyter", "docs"):
         assert svcs[name]["image"].endswith(f"/{name}:1.2.3-abc1234-staging")
-    assert svcs["streamlit"]["build"]["args"]["BASE_TAG"] == svcs["base"]["image"]
+    for name in ("streamlit", "jupyter", "docs"):
+        assert svcs[name]["build"]["additional_contexts"] == {"fractal-base": "service:base"}
 
 
 def test_prod_refuses_to_load_without_token():
