@@ -122,7 +122,10 @@ HOST_UID = os.getuid() if os.getuid() != 0 else 1000
 HOST_GID = os.getgid() if os.getuid() != 0 else 1000
 
 
-def make_project(tmp_root: Path, base: str, label: str, **extra) -> Project:
+def make_project(tmp_root: Path, base: str, label: str, *, owner: tuple[int, int] | None = None,
+                 **extra) -> Project:
+    """A scratch copy of the repository. ``owner=(uid, gid)`` makes the copy belong to that
+    owner and leaves HOST_UID/HOST_GID unset, as on a machine with no .env (needs root)."""
     name = f"fnt-{label}-{uuid.uuid4().hex[:8]}"
     d = tmp_root / name
     d.mkdir(parents=True)
@@ -134,10 +137,12 @@ def make_project(tmp_root: Path, base: str, label: str, **extra) -> Project:
         elif src.exists():
             shutil.copy2(src, d / item)
     if os.getuid() == 0:  # act like the host user who owns the checkout
+        uid, gid = owner or (HOST_UID, HOST_GID)
         for p in [d, *d.rglob("*")]:
-            os.chown(p, HOST_UID, HOST_GID, follow_symlinks=False)
+            os.chown(p, uid, gid, follow_symlinks=False)
+    ids = {} if owner else {"HOST_UID": str(HOST_UID), "HOST_GID": str(HOST_GID)}
     env = {
-        "BASE_IMAGE": base, "HOST_UID": str(HOST_UID), "HOST_GID": str(HOST_GID),
+        "BASE_IMAGE": base, **ids,
         "IMAGE_REPO": "fractal-notebooks-test", "IMAGE_TAG": name,
         "STREAMLIT_PORT": str(free_port()), "JUPYTER_PORT": str(free_port()), "DOCS_PORT": str(free_port()),
         "JUPYTER_TOKEN": "e2e-" + uuid.uuid4().hex, "BIND_ADDRESS": "127.0.0.1",

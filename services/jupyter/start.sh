@@ -9,6 +9,9 @@ fi
 if [ -d /opt/fractal/notebooks-seed ] && [ -z "$(ls -A "${JUPYTER_ROOT}" 2>/dev/null)" ]; then
   cp -R /opt/fractal/notebooks-seed/. "${JUPYTER_ROOT}/"
 fi
+# UID 0 only by design (a root-owned checkout, or a rootless engine's user namespace), and
+# then without any capability: see services/base/entrypoint.sh.
+if [ "$(id -u)" = 0 ]; then set -- --ServerApp.allow_root=True "$@"; fi
 exec jupyter lab \
   --ServerApp.ip=0.0.0.0 \
   --ServerApp.port="${JUPYTER_PORT}" \

@@ -146,7 +146,6 @@ def test_stop_is_fast(dev_stack):
 
 @pytest.mark.parametrize("var,value,message", [
     ("STREAMLIT_PORT", "eighty", "invalid hostPort"),
-    ("HOST_UID", "me", "HOST_UID must be a number"),
 ])
 def test_bad_env_value_fails_clearly_and_starts_nothing(docker_engine, base_image, scratch, var, value, message):
     p = make_project(scratch, base_image, "badenv")
@@ -159,5 +158,23 @@ def test_bad_env_value_fails_clearly_and_starts_nothing(docker_engine, base_imag
         assert p.compose("ps", "-aq", check=False).stdout.strip() == ""
         left = run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={p.name}"]).stdout
         assert left.strip() == ""
+    finally:
+        p.cleanup()
+
+
+def test_bad_host_uid_fails_clearly_and_runs_no_server(docker_engine, base_image, scratch):
+    """HOST_UID is read at start in development (the images serve any owner), so a bad value
+    stops every service in its entrypoint, before any server, with the reason in the log."""
+    p = make_project(scratch, base_image, "baduid")
+    (p.dir / ".env").write_text("HOST_UID=me\n")
+    p.env.pop("HOST_UID", None)
+    try:
+        out = p.compose("up", "--build", "--wait", "--detach", check=False, timeout=1200)
+        assert out.returncode != 0
+        logs = p.compose("logs", check=False).stdout
+        for svc in ("streamlit", "jupyter", "docs"):
+            assert any(line.startswith(f"{svc}-1") and "HOST_UID must be a number, got 'me'" in line
+                       for line in logs.splitlines()), logs
+        assert p.compose("ps", "-q", check=False).stdout.strip() == ""  # nothing left running
     finally:
         p.cleanup()

@@ -1,0 +1,178 @@
+"""End-to-end: one set of images serves a checkout of any owner, with no .env.
+
+Checkouts owned by 1000:1000, 1001:1001, 501:20 (macOS: GID 20 is Debian's dialout) and 0:0
+come up with plain `docker compose up --wait` on the SAME image IDs. What the servers write into
+the bind mounts belongs to the checkout's owner; no server runs with a capability; named
+volumes stay usable after the owner changes. The production override builds and runs with
+HOST_UID=501 HOST_GID=20, never as root.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import jupyter_session, make_project, run
+
+pytestmark = pytest.mark.e2e
+
+OWNERS = [(1000, 1000), (1001, 1001), (501, 20), (0, 0)]
+SERVICES = ("streamlit", "jupyter", "docs")
+NOTEBOOK = {"type": "notebook", "content": {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}}
+
+
+def _image_ids(images: list[str]) -> dict[str, str]:
+    return {i: run(["docker", "image", "inspect", i, "--format", "{{.Id}}"]).stdout.strip() for i in images}
+
+
+def _processes(project, service: str) -> list[dict[str, str]]:
+    """Uid, Gid and CapEff of every process of a service's container, read from the host's /proc."""
+    pids = run(["docker", "top", project.container(service), "-o", "pid"]).stdout.split()[1:]
+    procs = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except FileNotFoundError:  # a short-lived process ended meanwhile
+            continue
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        procs.append({"cmd": cmd, "uid": fields["Uid"].split()[0], "gid": fields["Gid"].split()[0],
+                      "capeff": fields["CapEff"].strip()})
+    return procs
+
+
+@pytest.fixture(scope="module")
+def shared_images(docker_engine, base_image, scratch):
+    """The dev images, built once; every owner's checkout runs on exactly these."""
+    p = make_project(scratch, base_image, "imgs", owner=(1000, 1000))
+    try:
+        p.compose("build", timeout=2400)
+        yield p.env["IMAGE_REPO"], p.env["IMAGE_TAG"], _image_ids(p.images())
+    finally:
+        p.cleanup()
+
+
+def _up_as(owner, shared_images, base_image, scratch, **env):
+    repo, tag, _ = shared_images
+    p = make_project(scratch, base_image, f"own{owner[0]}", owner=owner, IMAGE_REPO=repo, IMAGE_TAG=tag, **env)
+    p.compose("up", "--wait", "--detach", "--pull", "never", timeout=600)
+    return p
+
+
+def _down(p):
+    p.compose("down", "--volumes", "--timeout", "5", check=False, timeout=300)
+    shutil.rmtree(p.dir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("owner", OWNERS, ids=[f"{u}:{g}" for u, g in OWNERS])
+def test_checkout_owner_is_the_user_with_the_same_images(owner, shared_images, base_image, scratch):
+    uid, gid = owner
+    p = _up_as(owner, shared_images, base_image, scratch)
+    try:
+        # The same images, whoever owns the checkout: nothing was rebuilt.
+        expected = shared_images[2]
+        for svc in SERVICES:
+            image_id = run(["docker", "inspect", p.container(svc), "--format", "{{.Image}}"]).stdout.strip()
+            assert image_id == expected[f"{p.env['IMAGE_REPO']}/{svc}:{p.env['IMAGE_TAG']}"], svc
+
+        # A notebook saved through Jupyter's API belongs to the checkout's owner on the host.
+        s = jupyter_session(p)
+        r = s.put(p.url("jupyter", "/api/contents/owned.ipynb"), json=NOTEBOOK, timeout=30)
+        assert r.status_code in (200, 201), r.text
+        st = (p.dir / "docs" / "owned.ipynb").stat()
+        assert (st.st_uid, st.st_gid) == owner
+
+        # Streamlit and the docs work.
+        assert requests.get(p.url("streamlit", "/_stcore/health"), timeout=10).text == "ok"
+        assert requests.get(p.url("docs", "/"), timeout=30).status_code == 200
+
+        # Every process but the init runs as the owner, and none holds a capability.
+        for svc in SERVICES:
+            procs = _processes(p, svc)
+            servers = [x for x in procs if "docker-init" not in x["cmd"]]
+            assert servers, (svc, procs)
+            for proc in servers:
+                assert (proc["uid"], proc["gid"]) == (str(uid), str(gid)), (svc, proc)
+                assert int(proc["capeff"], 16) == 0, (svc, proc)
+        logs = p.compose("logs", "jupyter").stdout
+        assert f"running as UID {uid}" in logs
+        assert "not writable" not in logs
+    finally:
+        _down(p)
+
+
+def test_named_volumes_follow_an_owner_change(shared_images, base_image, scratch):
+    """The same project (same named volumes) started by one owner, then another."""
+    p = _up_as((1000, 1000), shared_images, base_image, scratch)
+    try:
+        p.compose("exec", "-T", "streamlit", "python", "-c",
+                  "import fractalkit as f; f.mandelbrot(f.Viewport(0, 0, 3, 8, 8), 10)")
+        p.compose("down", "--timeout", "5")  # keep the volumes
+        for path in [p.dir, *p.dir.rglob("*")]:
+            shutil.chown(path, 1001, 1001)
+        p.compose("up", "--wait", "--detach", "--pull", "never", timeout=600)
+        owners = p.compose("exec", "-T", "-u", "app", "docs", "sh", "-c",
+                           "find /var/cache/numba /var/cache/docs ! -user 1001 | wc -l; "
+                           "touch /var/cache/numba/probe /var/cache/docs/probe && echo WROTE").stdout
+        assert owners.split() == ["0", "WROTE"], owners
+    finally:
+        _down(p)
+
+
+@pytest.mark.browser
+def test_unwritable_checkout_is_reported_and_jupyterlab_shows_read_only(
+        shared_images, base_image, scratch, page):
+    """The negative control: HOST_UID names a user who cannot write the checkout. The log says
+    so at start, and JupyterLab marks the notebook read-only (what a wrong owner looked like
+    before: the same check passes for the real owner in the test below)."""
+    p = _up_as((501, 20), shared_images, base_image, scratch, HOST_UID="4242", HOST_GID="4242")
+    try:
+        logs = p.compose("logs", "jupyter").stdout
+        assert "/home/app/work is not writable by UID 4242" in logs
+        assert _read_only_label(p, page) is True
+    finally:
+        _down(p)
+
+
+@pytest.mark.browser
+def test_jupyterlab_opens_notebooks_writable_for_a_mac_owner(shared_images, base_image, scratch, page):
+    p = _up_as((501, 20), shared_images, base_image, scratch)
+    try:
+        assert _read_only_label(p, page) is False
+    finally:
+        _down(p)
+
+
+def _read_only_label(p, page) -> bool:
+    """Open a teaching notebook in JupyterLab; True if its toolbar says "… is read-only"."""
+    page.goto(p.url("jupyter", f"/lab/tree/notebooks/01-escape-time.ipynb?token={p.env['JUPYTER_TOKEN']}"),
+              wait_until="domcontentloaded")
+    page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=120_000)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
+    page.wait_for_timeout(1000)
+    return page.locator(".jp-ToolbarLabelComponent", has_text=re.compile("is read-only")).count() > 0
+
+
+def test_production_builds_and_runs_with_a_mac_uid_gid(docker_engine, base_image, scratch):
+    """HOST_UID=501 HOST_GID=20: GID 20 exists in Debian (dialout); the build must not care."""
+    p = make_project(scratch, base_image, "prod501", owner=(501, 20), HOST_UID="501", HOST_GID="20",
+                     APP_VERSION="0.0.0", GIT_SHA="own501", DEPLOY_ENV="e2e")
+    p.files = ["compose.yaml", "compose.prod.yaml"]
+    try:
+        p.compose("up", "--build", "--wait", "--detach", timeout=2400)
+        for svc in SERVICES:
+            config_user = run(["docker", "inspect", p.container(svc), "--format", "{{.Config.User}}"]).stdout.strip()
+            assert config_user == "app", (svc, config_user)
+            for proc in _processes(p, svc):
+                assert proc["uid"] == "501" and proc["gid"] == "20", (svc, proc)
+        s = jupyter_session(p)
+        url = f"http://127.0.0.1:{p.env['JUPYTER_PORT']}/jupyter/api/contents/prod-owned.ipynb"
+        r = s.put(url, json=NOTEBOOK, timeout=30)
+        assert r.status_code in (200, 201), r.text
+        owner = p.compose("exec", "-T", "jupyter", "stat", "-c", "%u:%g", "/srv/notebooks/prod-owned.ipynb").stdout
+        assert owner.strip() == "501:20"
+    finally:
+        p.cleanup()
