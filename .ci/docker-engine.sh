@@ -64,5 +64,11 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { tail -n 40 /var/log/dockerd-testing.log >&2; exit 1; }
 fi
 docker info --format 'engine {{.ServerVersion}}, storage {{.Driver}}, cgroup v{{.CgroupVersion}}'
+major=$(docker version --format '{{.Server.Version}}' | cut -d. -f1)
+if [ "$major" -lt 25 ]; then
+  echo "the engine that answers is $(docker version --format '{{.Server.Version}}'), older than 25:" \
+       "stop it so that this script can start the current one" >&2
+  exit 1
+fi
 docker buildx version
 docker compose version

@@ -74,9 +74,18 @@ def main(argv=None) -> int:
                      GIT_SHA=uuid.uuid4().hex[:7], DEPLOY_ENV="bench")
     baseline_tag = f"fractal-notebooks-bench/baseline:{p.name}"
     try:
-        # 1. cold builds from an empty build cache
+        # 1. cold builds from an empty build cache: Bake (Compose's default with buildx), the
+        #    classic builder (COMPOSE_BAKE=false), and the naive single-image baseline
         sh(["docker", "builder", "prune", "-af"])
         ours_cold = timed(lambda: p.compose("build", timeout=3600))
+        sh(["docker", "builder", "prune", "-af"])
+        classic = make_project(scratch, args.base_image, "bench-classic", COMPOSE_BAKE="false")
+        try:
+            classic_cold = timed(lambda: classic.compose("build", timeout=3600))
+        finally:
+            classic.cleanup()
+        row("cold build, classic builder (COMPOSE_BAKE=false)", classic_cold, ours_cold,
+            note="baseline column: the same build through Bake")
         sh(["docker", "builder", "prune", "-af"])
         # built by Compose too, so both sides use the same builder (BuildKit)
         shutil.copy(ROOT / "benchmarks" / "baseline.Dockerfile", p.dir / "baseline.Dockerfile")

@@ -49,6 +49,9 @@ def docker_available() -> str | None:
         return "no Docker engine answers (docker info failed)"
     if subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=60).returncode != 0:
         return "the Compose v2 plugin is missing"
+    if require_e2e() and subprocess.run(["docker", "buildx", "version"], capture_output=True,
+                                        timeout=60).returncode != 0:
+        return "the buildx plugin is missing: Compose would not build through Bake, as users' Docker does"
     return None
 
 

@@ -19,5 +19,4 @@ exec jupyter lab \
   --ServerApp.root_dir="${JUPYTER_ROOT}" \
   --ServerApp.open_browser=False \
   --ServerApp.allow_remote_access=True \
-  --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
   "$@"

@@ -58,7 +58,11 @@ def shared_images(docker_engine, base_image, scratch):
 def _up_as(owner, shared_images, base_image, scratch, **env):
     repo, tag, _ = shared_images
     p = make_project(scratch, base_image, f"own{owner[0]}", owner=owner, IMAGE_REPO=repo, IMAGE_TAG=tag, **env)
-    p.compose("up", "--wait", "--detach", "--pull", "never", timeout=600)
+    try:
+        p.compose("up", "--wait", "--detach", "--pull", "never", timeout=600)
+    except BaseException:
+        _down(p)
+        raise
     return p
 
 
@@ -92,7 +96,9 @@ def test_checkout_owner_is_the_user_with_the_same_images(owner, shared_images, b
         # Every process but the init runs as the owner, and none holds a capability.
         for svc in SERVICES:
             procs = _processes(p, svc)
-            servers = [x for x in procs if "docker-init" not in x["cmd"]]
+            # (not the init, nor the transient processes of a healthcheck being started)
+            servers = [x for x in procs if not any(t in x["cmd"] for t in ("docker-init", "runc init",
+                                                                          "fractal-healthcheck"))]
             assert servers, (svc, procs)
             for proc in servers:
                 assert (proc["uid"], proc["gid"]) == (str(uid), str(gid)), (svc, proc)
@@ -100,6 +106,7 @@ def test_checkout_owner_is_the_user_with_the_same_images(owner, shared_images, b
         logs = p.compose("logs", "jupyter").stdout
         assert f"running as UID {uid}" in logs
         assert "not writable" not in logs
+        assert s.get(p.url("jupyter", "/lab/api/update"), timeout=30).json()["notification"] is None
     finally:
         _down(p)
 
@@ -132,7 +139,12 @@ def test_unwritable_checkout_is_reported_and_jupyterlab_shows_read_only(
     try:
         logs = p.compose("logs", "jupyter").stdout
         assert "/home/app/work is not writable by UID 4242" in logs
+        # JupyterLab's own notification says so when it opens ...
+        note = jupyter_session(p).get(p.url("jupyter", "/lab/api/update"), timeout=30).json()["notification"]
+        assert note and "/home/app/work is not writable by UID 4242" in note["message"], note
+        # ... and marks the notebook read-only.
         assert _read_only_label(p, page) is True
+        assert page.get_by_text(re.compile("is not writable by UID 4242")).count() > 0
     finally:
         _down(p)
 

@@ -1,0 +1,30 @@
+"""Tell the JupyterLab user, in JupyterLab itself, when its root folder cannot be written.
+
+JupyterLab shows the result of ``LabApp.check_for_updates_class`` as a notification when it
+starts (``/lab/api/update``). This image uses that hook, and never asks the internet for a new
+version: the only message is ours, when the notebooks folder is read-only for the user the
+server runs as (see services/base/entrypoint.sh, which also says so in the log).
+"""
+from __future__ import annotations
+
+import os
+
+from jupyterlab.handlers.announcements import CheckForUpdateABC
+
+__all__ = ["WritableRootCheck"]
+
+
+class WritableRootCheck(CheckForUpdateABC):
+    """A JupyterLab update checker that reports an unwritable root folder instead.
+
+    The folder is ``$JUPYTER_ROOT``; it is checked on every call (each JupyterLab page load),
+    so fixing the folder's owner removes the message without a restart.
+    """
+
+    async def __call__(self) -> str | None:
+        root = os.environ.get("JUPYTER_ROOT", os.getcwd())
+        if os.access(root, os.W_OK):
+            return None
+        return (f"{root} is not writable by UID {os.getuid()}: notebooks open read-only. "
+                "Fix the folder's owner on the host, or set HOST_UID/HOST_GID in .env "
+                "(see docker compose logs jupyter).")
