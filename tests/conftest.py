@@ -102,7 +102,7 @@ class Project:
     def login_url(self) -> str:
         """The newest JupyterLab login URL (with token) that the jupyter service logged."""
         logs = self.compose("logs", "--no-log-prefix", "jupyter").stdout
-        urls = re.findall(r"^\[fractal-notebooks\]\s+(http://\S+/lab\?token=\S+)$", logs, re.M)
+        urls = re.findall(r"^\[fractal-notebooks\] JupyterLab login URL: (http://\S+/lab\?token=\S+)$", logs, re.M)
         assert urls, f"no login URL in the jupyter log:\n{logs[-3000:]}"
         return urls[-1]
 

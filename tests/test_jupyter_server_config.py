@@ -122,8 +122,9 @@ def test_loaded_by_traitlets_sets_token_and_host_check_and_prints_the_url(tmp_pa
     assert c.ServerApp.allow_remote_access is False
     assert c.ServerApp.local_hostnames == ["localhost", "ws.lan"]
     out = capsys.readouterr().out
-    assert f"[fractal-notebooks]     http://127.0.0.1:18888/lab?token={token}\n" in out
-    assert f"http://ws.lan:18888/lab?token={token}" in out
+    assert f"[fractal-notebooks] JupyterLab login URL: http://127.0.0.1:18888/lab?token={token}\n" in out
+    assert f"[fractal-notebooks] JupyterLab login URL: http://ws.lan:18888/lab?token={token}\n" in out
+    assert c.ServerApp.custom_display_url == "http://127.0.0.1:18888"
 
 
 def test_token_from_env_is_not_printed(tmp_path, monkeypatch, capsys):

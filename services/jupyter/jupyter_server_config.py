@@ -8,7 +8,7 @@ server (DNS rebinding) and keeps the token out of the repository:
   :data:`MIN_TOKEN_LENGTH` printable characters; an empty or short value stops the server with
   a message. Without it, the first start draws a random token from the OS's CSPRNG (256 bits),
   keeps it in the state volume (:data:`STATE_DIR`, so it survives ``down``/``up``) and every
-  start prints the login URL to the log (``docker compose logs jupyter``).
+  start prints the login URL to the log (``docker compose logs jupyter | grep 'login URL'``).
 - **Host check.** Jupyter Server's own check (``ServerApp.allow_remote_access = False``):
   requests whose ``Host`` is neither a loopback address, ``localhost`` nor a name listed in
   ``ALLOWED_HOSTS`` get 403. Publishing on a non-loopback ``BIND_ADDRESS`` without naming the
@@ -264,14 +264,16 @@ def configure(c, environ: dict[str, str] = os.environ, state_dir: Path = STATE_D
     c.IdentityProvider.token = token
     c.ServerApp.allow_remote_access = False
     c.ServerApp.local_hostnames = ["localhost", *hosts]
+    urls = login_urls(environ, token, hosts)
+    if urls:  # Jupyter's own startup lines then name the host's port too (token shown as "...")
+        c.ServerApp.custom_display_url = urls[0].split("/lab?", 1)[0]
     if stored:
-        lines = ["JupyterLab login URL (token generated on first start, kept in the jupyter-state "
-                 "volume; `docker compose down -v` discards it):"]
-        lines += [f"    {url}" for url in login_urls(environ, token, hosts)]
+        lines = [f"JupyterLab login URL: {url}" for url in urls]
+        lines.append("(token generated on first start and kept in the jupyter-state volume; "
+                     "`docker compose down -v` discards it)")
     else:
         lines = ["JupyterLab uses the JUPYTER_TOKEN from the environment (.env)."]
     print("\n".join(f"[fractal-notebooks] {line}" for line in lines), flush=True)
-
 
 if "get_config" in globals():  # run by Jupyter's config loader (traitlets), not on import
     configure(get_config())  # noqa: F821 (provided by the loader)
