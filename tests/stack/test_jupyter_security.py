@@ -12,7 +12,7 @@ import pytest
 import requests
 import websocket
 
-from conftest import make_project
+from conftest import make_project, run
 
 pytestmark = pytest.mark.e2e
 
@@ -93,7 +93,11 @@ def second(dev_stack, scratch):
         p.compose("up", "--no-build", "--wait", "--detach", "jupyter", timeout=600)
         yield p
     finally:
-        p.compose("down", "--volumes", "--timeout", "5", check=False, timeout=300)
+        left = run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={p.name}"],
+                   check=False).stdout.split()
+        if left:  # one-off `run` containers too
+            run(["docker", "rm", "-f", *left], check=False)
+        p.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False, timeout=300)
         shutil.rmtree(p.dir, ignore_errors=True)
 
 
@@ -131,8 +135,10 @@ def test_token_survives_down_and_up_but_not_down_v(second):
     ({"ALLOWED_HOSTS": "*"}, "is a wildcard"),
 ])
 def test_bad_settings_stop_jupyter_with_a_clear_message(second, env, message):
-    # `run` publishes no port (nothing is exposed even for BIND_ADDRESS=0.0.0.0).
-    out = second.compose("run", "--rm", "--no-deps", "jupyter", check=False, timeout=300, env=env)
+    # `run` publishes no port (nothing is exposed even for BIND_ADDRESS=0.0.0.0); `timeout`
+    # ends a server that wrongly starts, and the test then fails on the missing message.
+    out = second.compose("run", "--rm", "--no-deps", "jupyter", "timeout", "60", "start-jupyter",
+                         check=False, timeout=300, env=env)
     assert out.returncode != 0
     refusal = [line for line in out.stderr.splitlines() if "JupyterLab refuses to start: " in line]
     assert refusal and message in refusal[0], out.stderr[-2000:]
