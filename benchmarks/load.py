@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=ROOT / "artifacts" / "load-bench.json")
     args = ap.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="fractal-load-"))
-    p = make_project(scratch, args.base_image, "load", JUPYTER_TOKEN="load-token", APP_VERSION="0.0.0",
+    p = make_project(scratch, args.base_image, "load", JUPYTER_TOKEN=uuid.uuid4().hex, APP_VERSION="0.0.0",
                      GIT_SHA=uuid.uuid4().hex[:7], DEPLOY_ENV="load")
     p.files = ["compose.yaml", "compose.prod.yaml"]
     try:

@@ -70,7 +70,7 @@ def main(argv=None) -> int:
                          ratio=(ours / base) if base else None))
 
     scratch = Path(tempfile.mkdtemp(prefix="fractal-bench-"))
-    p = make_project(scratch, args.base_image, "bench", JUPYTER_TOKEN="bench-token", APP_VERSION="0.0.0",
+    p = make_project(scratch, args.base_image, "bench", JUPYTER_TOKEN=uuid.uuid4().hex, APP_VERSION="0.0.0",
                      GIT_SHA=uuid.uuid4().hex[:7], DEPLOY_ENV="bench")
     baseline_tag = f"fractal-notebooks-bench/baseline:{p.name}"
     try:

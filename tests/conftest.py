@@ -7,6 +7,7 @@ Docker engine answers, unless FRACTAL_REQUIRE_E2E=1 (set by .ci/run), where they
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -98,7 +99,20 @@ class Project:
         cmd = ["docker", "compose", "--project-directory", str(self.dir), "-p", self.name]
         for f in self.files:
             cmd += ["-f", str(self.dir / f)]
-        return run([*cmd, *args], check=check, timeout=timeout, env={**os.environ, **self.env, **(env or {})})
+        host = {k: v for k, v in os.environ.items() if k not in ("JUPYTER_TOKEN", "ALLOWED_HOSTS")}
+        return run([*cmd, *args], check=check, timeout=timeout, env={**host, **self.env, **(env or {})})
+
+    def login_url(self) -> str:
+        """The newest JupyterLab login URL (with token) that the jupyter service logged."""
+        logs = self.compose("logs", "--no-log-prefix", "jupyter").stdout
+        urls = re.findall(r"^\[fractal-notebooks\] JupyterLab login URL: (http://\S+/lab\?token=\S+)$", logs, re.M)
+        assert urls, f"no login URL in the jupyter log:\n{logs[-3000:]}"
+        return urls[-1]
+
+    @property
+    def token(self) -> str:
+        """JupyterLab's token: JUPYTER_TOKEN if the project sets one, else the logged one."""
+        return self.env.get("JUPYTER_TOKEN") or self.login_url().rsplit("token=", 1)[1]
 
     def url(self, service: str, path: str = "/") -> str:
         port = self.env[{"streamlit": "STREAMLIT_PORT", "jupyter": "JUPYTER_PORT", "docs": "DOCS_PORT"}[service]]
@@ -148,7 +162,7 @@ def make_project(tmp_root: Path, base: str, label: str, *, owner: tuple[int, int
         "BASE_IMAGE": base, **ids,
         "IMAGE_REPO": "fractal-notebooks-test", "IMAGE_TAG": name,
         "STREAMLIT_PORT": str(free_port()), "JUPYTER_PORT": str(free_port()), "DOCS_PORT": str(free_port()),
-        "JUPYTER_TOKEN": "e2e-" + uuid.uuid4().hex, "BIND_ADDRESS": "127.0.0.1",
+        "BIND_ADDRESS": "127.0.0.1",  # no JUPYTER_TOKEN: the stack generates one (like no .env)
         **extra,
     }
     return Project(d, name, env)
@@ -219,5 +233,5 @@ def page(browser):
 
 def jupyter_session(project: Project) -> requests.Session:
     s = requests.Session()
-    s.headers["Authorization"] = f"token {project.env['JUPYTER_TOKEN']}"
+    s.headers["Authorization"] = f"token {project.token}"
     return s

@@ -21,7 +21,7 @@ def config(*files, env=None, check=True):
     cmd = ["docker", "compose", "--project-directory", str(ROOT)]
     for f in files:
         cmd += ["-f", str(ROOT / f)]
-    knobs = set(re.findall(r"^([A-Z_][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
+    knobs = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
     clean = {k: v for k, v in os.environ.items() if k not in knobs and not k.startswith("COMPOSE_")}
     out = subprocess.run([*cmd, "config", "--format", "json"], capture_output=True, text=True,
                          env={**clean, **(env or {})}, cwd="/")
@@ -39,7 +39,13 @@ def test_dev_config_defaults():
     ports = {s: svcs[s]["ports"][0] for s in ("streamlit", "jupyter", "docs")}
     assert {s: p["published"] for s, p in ports.items()} == {"streamlit": "8501", "jupyter": "8888", "docs": "8000"}
     assert all(p["host_ip"] == "127.0.0.1" for p in ports.values())
-    assert svcs["jupyter"]["environment"]["JUPYTER_TOKEN"]  # never empty
+    # No token in the configuration: unset in the container, which then generates one.
+    assert svcs["jupyter"]["environment"]["JUPYTER_TOKEN"] is None
+    assert {"type": "volume", "source": "jupyter-state", "target": "/var/lib/fractal/jupyter",
+            "volume": {}} in svcs["jupyter"]["volumes"]
+    assert svcs["jupyter"]["environment"]["ALLOWED_HOSTS"] == ""
+    assert svcs["jupyter"]["environment"]["BIND_ADDRESS"] == "127.0.0.1"
+    assert svcs["streamlit"]["environment"]["STREAMLIT_SERVER_ALLOWED_HOSTS"].split() == ["localhost", "127.0.0.1", "::1"]
     assert svcs["streamlit"]["environment"]["STREAMLIT_APP"] == "branching_tree.py"
     for s in ("streamlit", "jupyter", "docs"):
         assert svcs[s]["init"] is True
@@ -49,9 +55,44 @@ def test_dev_config_defaults():
     assert svcs["base"]["build"]["args"]["BASE_IMAGE"] == "python:3.11-slim"
 
 
-def test_empty_token_falls_back_to_documented_default():
-    cfg = json.loads(config("compose.yaml", env={"JUPYTER_TOKEN": ""}).stdout)
-    assert cfg["services"]["jupyter"]["environment"]["JUPYTER_TOKEN"] == "fractal-dev-token"
+@pytest.mark.parametrize("value", ["", "x" * 40])
+def test_jupyter_token_is_passed_through_as_given(value):
+    # Empty stays empty (the server refuses it with a message), never a default.
+    cfg = json.loads(config("compose.yaml", env={"JUPYTER_TOKEN": value}).stdout)
+    assert cfg["services"]["jupyter"]["environment"]["JUPYTER_TOKEN"] == value
+
+
+def test_allowed_hosts_reach_jupyter_and_streamlit():
+    env = {"ALLOWED_HOSTS": "ws.lan notebooks.example.org", "BIND_ADDRESS": "0.0.0.0"}
+    svcs = json.loads(config("compose.yaml", env=env).stdout)["services"]
+    assert svcs["jupyter"]["environment"]["ALLOWED_HOSTS"] == "ws.lan notebooks.example.org"
+    assert svcs["jupyter"]["environment"]["BIND_ADDRESS"] == "0.0.0.0"
+    assert svcs["streamlit"]["environment"]["STREAMLIT_SERVER_ALLOWED_HOSTS"].split() == [
+        "localhost", "127.0.0.1", "::1", "ws.lan", "notebooks.example.org"]
+
+
+TOKEN_FILES = ("compose.yaml", "compose.prod.yaml", ".env.example")
+
+
+def test_no_token_literal_in_compose_files_or_env_example():
+    # Any value given to JUPYTER_TOKEN must be a reference to the variable itself, with no
+    # default ("${JUPYTER_TOKEN:?...}" in production); the old public token is gone everywhere.
+    for name in TOKEN_FILES:
+        for n, line in enumerate((ROOT / name).read_text().splitlines(), 1):
+            m = re.match(r"^\s*#?\s*JUPYTER_TOKEN\s*[:=]\s*(.*)$", line)
+            if m:
+                value = m.group(1).split(" #")[0].strip()
+                assert value == "" or value.startswith("${JUPYTER_TOKEN:?"), f"{name}:{n}: {line}"
+        assert not re.search(r"\$\{JUPYTER_TOKEN:?-", (ROOT / name).read_text()), name
+    if subprocess.run(["git", "-C", str(ROOT), "rev-parse"], capture_output=True).returncode != 0:
+        pytest.skip("not a git checkout: git grep unavailable")
+    old = "fractal-dev-" + "token"
+    out = subprocess.run(["git", "-C", str(ROOT), "grep", "-n", "-e", old, "--", *TOKEN_FILES,
+                          "README.md", "docs", "services", "tests"], capture_output=True, text=True)
+    assert out.returncode == 1, f"the old public token is still written down:\n{out.stdout}"
+    out = subprocess.run(["git", "-C", str(ROOT), "grep", "-n", "-E", r"(^|[^{A-Z_])JUPYTER_TOKEN *[:=] *[^ $#]", "--",
+                          *TOKEN_FILES], capture_output=True, text=True)
+    assert out.returncode == 1, f"a token literal in the configuration:\n{out.stdout}"
 
 
 def test_knobs_are_applied():

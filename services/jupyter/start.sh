@@ -1,10 +1,7 @@
 #!/bin/sh
-# Start JupyterLab; refuse to run without a token (an empty token disables authentication).
+# Start JupyterLab. Token and Host check: /etc/jupyter/jupyter_server_config.py (refuses to
+# start on an empty or short JUPYTER_TOKEN, generates and keeps one when it is unset).
 set -eu
-if [ -z "${JUPYTER_TOKEN:-}" ]; then
-  echo "ERROR: JUPYTER_TOKEN is empty; set it in .env (an empty token would disable authentication)" >&2
-  exit 64
-fi
 # First start of a production volume: seed it with the bundled notebooks (never overwrite).
 if [ -d /opt/fractal/notebooks-seed ] && [ -z "$(ls -A "${JUPYTER_ROOT}" 2>/dev/null)" ]; then
   cp -R /opt/fractal/notebooks-seed/. "${JUPYTER_ROOT}/"
@@ -18,5 +15,4 @@ exec jupyter lab \
   --ServerApp.base_url="${JUPYTER_BASE_URL}" \
   --ServerApp.root_dir="${JUPYTER_ROOT}" \
   --ServerApp.open_browser=False \
-  --ServerApp.allow_remote_access=True \
   "$@"

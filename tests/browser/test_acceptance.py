@@ -65,10 +65,9 @@ def test_every_gallery_page_opens_without_an_error(dev_stack, page, title):
 
 
 def test_jupyterlab_login_open_notebook_run_first_cell(dev_stack, page):
-    page.goto(dev_stack.url("jupyter", "/lab"), wait_until="domcontentloaded")
-    page.locator("#password_input").fill(dev_stack.env["JUPYTER_TOKEN"])
-    page.locator("#login_submit").click()
-    page.wait_for_url(re.compile(r"/lab"), timeout=60_000)
+    page.goto(dev_stack.login_url(), wait_until="domcontentloaded")  # the URL the log prints
+    page.wait_for_url(re.compile(r"/lab(\?|$)"), timeout=60_000)
+    page.locator(".jp-LabShell, #main").first.wait_for(timeout=120_000)
     page.goto(dev_stack.url("jupyter", "/lab/tree/notebooks/01-escape-time.ipynb"), wait_until="domcontentloaded")
     cell = page.locator(".jp-Notebook .jp-CodeCell").first
     cell.wait_for(timeout=120_000)

@@ -44,13 +44,13 @@ def test_jupyter_requires_token(dev_stack):
     url = dev_stack.url("jupyter", "/api/contents")
     assert requests.get(url, timeout=10).status_code in (401, 403)
     assert requests.get(url, params={"token": "wrong"}, timeout=10).status_code in (401, 403)
-    ok = requests.get(url, headers={"Authorization": f"token {dev_stack.env['JUPYTER_TOKEN']}"}, timeout=10)
+    ok = requests.get(url, headers={"Authorization": f"token {dev_stack.token}"}, timeout=10)
     assert ok.status_code == 200
 
 
 def test_notebook_created_through_api_is_owned_by_host_user(dev_stack):
     s = requests.Session()
-    s.headers["Authorization"] = f"token {dev_stack.env['JUPYTER_TOKEN']}"
+    s.headers["Authorization"] = f"token {dev_stack.token}"
     base = dev_stack.url("jupyter", "/api/contents")
     assert s.put(f"{base}/e2e-scratch", json={"type": "directory"}, timeout=10).status_code in (200, 201)
     nb = {"type": "notebook", "content": {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}}
@@ -68,12 +68,12 @@ def test_notebook_created_through_api_is_owned_by_host_user(dev_stack):
 
 def test_kernel_imports_fractalkit_and_numba(dev_stack):
     s = requests.Session()
-    s.headers["Authorization"] = f"token {dev_stack.env['JUPYTER_TOKEN']}"
+    s.headers["Authorization"] = f"token {dev_stack.token}"
     r = s.post(dev_stack.url("jupyter", "/api/kernels"), json={"name": "python3"}, timeout=30)
     assert r.status_code == 201, r.text
     kid = r.json()["id"]
     try:
-        out = execute(dev_stack.url("jupyter", ""), dev_stack.env["JUPYTER_TOKEN"], kid,
+        out = execute(dev_stack.url("jupyter", ""), dev_stack.token, kid,
                       "import fractalkit, numba, ipywidgets\n"
                       "from fractalkit import mandelbrot, Viewport\n"
                       "m = mandelbrot(Viewport(-0.5, 0, 3, 32, 24), 50)\n"

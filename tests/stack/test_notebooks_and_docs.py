@@ -101,7 +101,7 @@ def test_docs_service_renders_each_notebook_with_its_figure(dev_stack, nb):
 
 def test_saving_a_notebook_in_jupyter_rebuilds_only_that_page(dev_stack):
     s = requests.Session()
-    s.headers["Authorization"] = f"token {dev_stack.env['JUPYTER_TOKEN']}"
+    s.headers["Authorization"] = f"token {dev_stack.token}"
     api = dev_stack.url("jupyter", "/api/contents/notebooks/04-box-counting.ipynb")
     model = s.get(api, params={"content": 1}, timeout=20).json()
     marker = f"Marker {uuid.uuid4().hex[:12]} saved from JupyterLab."

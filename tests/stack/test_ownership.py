@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -160,7 +161,7 @@ def test_jupyterlab_opens_notebooks_writable_for_a_mac_owner(shared_images, base
 
 def _read_only_label(p, page) -> bool:
     """Open a teaching notebook in JupyterLab; True if its toolbar says "… is read-only"."""
-    page.goto(p.url("jupyter", f"/lab/tree/notebooks/01-escape-time.ipynb?token={p.env['JUPYTER_TOKEN']}"),
+    page.goto(p.url("jupyter", f"/lab/tree/notebooks/01-escape-time.ipynb?token={p.token}"),
               wait_until="domcontentloaded")
     page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=120_000)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
@@ -171,6 +172,7 @@ def _read_only_label(p, page) -> bool:
 def test_production_builds_and_runs_with_a_mac_uid_gid(docker_engine, base_image, scratch):
     """HOST_UID=501 HOST_GID=20: GID 20 exists in Debian (dialout); the build must not care."""
     p = make_project(scratch, base_image, "prod501", owner=(501, 20), HOST_UID="501", HOST_GID="20",
+                     JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
                      APP_VERSION="0.0.0", GIT_SHA="own501", DEPLOY_ENV="e2e")
     p.files = ["compose.yaml", "compose.prod.yaml"]
     try:

@@ -20,8 +20,9 @@ SERVICES = ("streamlit", "jupyter", "docs")
 
 @pytest.fixture(scope="module")
 def prod(docker_engine, base_image, scratch):
-    p = make_project(scratch, base_image, "prod", APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
-                     DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()), STREAMLIT_MEMORY="2g")
+    p = make_project(scratch, base_image, "prod", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex, APP_VERSION="9.9.9",
+                     GIT_SHA=uuid.uuid4().hex[:7], DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()),
+                     STREAMLIT_MEMORY="2g", ALLOWED_HOSTS="notebooks.test")
     p.files = ["compose.yaml", "compose.prod.yaml"]
     certs = p.dir / "certs" / "proxy"
     certs.mkdir(parents=True, exist_ok=True)
@@ -86,6 +87,19 @@ def test_endpoints_direct_and_through_the_tls_proxy(prod):
     r = requests.get(f"{base}/jupyter/api/contents", headers={"Authorization": f"token {token}"},
                      verify=prod.ca, timeout=10)
     assert r.status_code == 200 and any(i["name"].endswith(".ipynb") for i in r.json()["content"])
+
+
+def test_jupyter_host_check_through_the_proxy(prod):
+    # The proxy forwards the browser's Host: only loopback, localhost and ALLOWED_HOSTS pass.
+    port = prod.env["PROXY_HTTPS_PORT"]
+
+    def status(host):
+        return requests.get(f"https://127.0.0.1:{port}/jupyter/api/contents", verify=prod.ca, timeout=10,
+                            headers={"Authorization": f"token {prod.token}", "Host": f"{host}:{port}"}).status_code
+
+    assert status("evil.example") == 403
+    assert status("notebooks.test") == 200
+    assert status("127.0.0.1") == 200
 
 
 def test_websockets_through_the_proxy(prod):

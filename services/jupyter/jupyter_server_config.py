@@ -1,0 +1,279 @@
+"""Jupyter Server settings of the fractal-notebooks JupyterLab image: token and Host check.
+
+Installed as ``/etc/jupyter/jupyter_server_config.py`` (the place jupyter/docker-stacks uses),
+so ``jupyter lab`` loads it before it binds its port. It keeps a web page from driving the
+server (DNS rebinding) and keeps the token out of the repository:
+
+- **Token.** ``JUPYTER_TOKEN`` from the environment (``.env``) wins and must be at least
+  :data:`MIN_TOKEN_LENGTH` printable characters; an empty or short value stops the server with
+  a message. Without it, the first start draws a random token from the OS's CSPRNG (256 bits),
+  keeps it in the state volume (:data:`STATE_DIR`, so it survives ``down``/``up``) and every
+  start prints the login URL to the log (``docker compose logs jupyter | grep 'login URL'``).
+- **Host check.** Jupyter Server's own check (``ServerApp.allow_remote_access = False``):
+  requests whose ``Host`` is neither a loopback address, ``localhost`` nor a name listed in
+  ``ALLOWED_HOSTS`` get 403. Publishing on a non-loopback ``BIND_ADDRESS`` without naming the
+  allowed hosts stops the server; there is no "allow every host" value.
+
+The functions are importable without Jupyter (the fast tests use them); the settings are
+applied only when Jupyter's config loader runs this file (it provides ``get_config``).
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import secrets
+from pathlib import Path
+
+#: Where the generated token is kept: a named volume in compose.yaml (``jupyter-state``).
+STATE_DIR = Path("/var/lib/fractal/jupyter")
+#: Shortest token accepted from ``JUPYTER_TOKEN``.
+MIN_TOKEN_LENGTH = 32
+#: Bytes drawn for a generated token (hex-encoded: 64 characters, 256 bits).
+TOKEN_BYTES = 32
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
+_ADVICE = ("remove JUPYTER_TOKEN from .env to have a random one generated and kept, or set one of "
+           f"at least {MIN_TOKEN_LENGTH} characters, e.g. JUPYTER_TOKEN=$(openssl rand -hex 24)")
+
+
+class SettingError(ValueError):
+    """A setting (environment variable or stored state) that the server must not start with."""
+
+
+def check_token(token: str, source: str = "JUPYTER_TOKEN") -> str:
+    """Return ``token`` if it is acceptable as the server's token.
+
+    Parameters
+    ----------
+    token : str
+        The candidate token.
+    source : str
+        Where it came from, named in the error message.
+
+    Returns
+    -------
+    str
+        The same token.
+
+    Raises
+    ------
+    SettingError
+        If it is empty (that would turn authentication off), shorter than
+        :data:`MIN_TOKEN_LENGTH`, or contains whitespace or non-printable characters.
+    """
+    if not token.strip():
+        raise SettingError(f"{source} is set but empty; an empty token would turn authentication "
+                           f"off, so JupyterLab does not start: {_ADVICE}")
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise SettingError(f"{source} is too short ({len(token)} characters, at least "
+                           f"{MIN_TOKEN_LENGTH} needed): {_ADVICE}")
+    if not token.isprintable() or any(ch.isspace() for ch in token):
+        raise SettingError(f"{source} contains whitespace or non-printable characters: {_ADVICE}")
+    return token
+
+
+def resolve_token(environ: dict[str, str], state_dir: Path = STATE_DIR) -> tuple[str, bool]:
+    """Find the server's token: from the environment, else stored, else newly generated.
+
+    Parameters
+    ----------
+    environ : dict of str to str
+        The process environment; ``JUPYTER_TOKEN`` is read from it.
+    state_dir : pathlib.Path
+        Directory of the stored token (file ``token``, mode 0600). A new token is written
+        there without ever replacing an existing file.
+
+    Returns
+    -------
+    token : str
+        The token.
+    stored : bool
+        True if the token comes from (or was just written to) ``state_dir``, False if it was
+        given in ``JUPYTER_TOKEN``.
+
+    Raises
+    ------
+    SettingError
+        If ``JUPYTER_TOKEN`` is unacceptable (see :func:`check_token`), if the stored token is
+        damaged (the file is left as it is), or if ``state_dir`` cannot hold a new token.
+    """
+    if "JUPYTER_TOKEN" in environ:
+        return check_token(environ["JUPYTER_TOKEN"]), False
+    path = state_dir / "token"
+    if not os.path.lexists(path):
+        tmp = state_dir / f".token.{os.getpid()}.{secrets.token_hex(4)}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(TOKEN_BYTES) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, path)  # atomic, and never replaces a token another start just wrote
+            except FileExistsError:
+                pass
+        except OSError as exc:
+            raise SettingError(f"JUPYTER_TOKEN is not set and no token can be stored in {state_dir} "
+                               f"({exc.strerror}); mount a writable volume there (compose.yaml "
+                               f"does: jupyter-state) or set JUPYTER_TOKEN") from exc
+        finally:
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+    try:
+        stored = path.read_text(encoding="ascii").rstrip("\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingError(f"the stored token {path} cannot be read ({exc}); delete it (or the "
+                           f"jupyter-state volume) to have a new one generated") from exc
+    try:
+        return check_token(stored, source=f"the stored token {path}"), True
+    except SettingError as exc:
+        raise SettingError(f"{exc} -- or delete {path} (the jupyter-state volume) to have a new "
+                           f"one generated") from None
+
+
+def is_loopback(address: str) -> bool:
+    """Whether a ``BIND_ADDRESS`` value publishes to this machine only.
+
+    Parameters
+    ----------
+    address : str
+        An IP address (IPv6 with or without brackets) or ``localhost``.
+
+    Returns
+    -------
+    bool
+        True for loopback addresses (127.0.0.0/8, ::1) and ``localhost``; False for everything
+        else, including ``0.0.0.0`` and host names.
+    """
+    address = address.strip().strip("[]")
+    if address.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def allowed_hosts(environ: dict[str, str]) -> list[str]:
+    """The host names, besides ``localhost`` and loopback addresses, the servers answer to.
+
+    Parameters
+    ----------
+    environ : dict of str to str
+        The process environment: ``ALLOWED_HOSTS`` (space-separated host names) and
+        ``BIND_ADDRESS`` (the address the ports are published on; default 127.0.0.1).
+
+    Returns
+    -------
+    list of str
+        The names from ``ALLOWED_HOSTS``, lower-cased, without a trailing dot.
+
+    Raises
+    ------
+    SettingError
+        If an entry is not a plain host name (wildcards, ``*``, IP addresses, ports, URLs and
+        commas are refused), or if ``BIND_ADDRESS`` is not a loopback address and
+        ``ALLOWED_HOSTS`` names nothing.
+    """
+    names = []
+    for entry in environ.get("ALLOWED_HOSTS", "").split():
+        name = entry.lower().rstrip(".")
+        if "*" in name:
+            raise SettingError(f"ALLOWED_HOSTS: {entry!r} is a wildcard; name each host the browser "
+                               "will use (allowing every host would let any web page drive the "
+                               "server through DNS rebinding)")
+        if "," in name:
+            raise SettingError(f"ALLOWED_HOSTS: {entry!r}: separate host names with spaces, not commas")
+        try:
+            ipaddress.ip_address(name.strip("[]"))
+        except ValueError:
+            pass
+        else:
+            raise SettingError(f"ALLOWED_HOSTS: {entry!r} is an IP address; JupyterLab's Host check "
+                               "accepts IP addresses only on loopback, so give a name that resolves "
+                               "to this machine (DNS or /etc/hosts) or use an SSH tunnel")
+        if not _HOSTNAME.match(name):
+            raise SettingError(f"ALLOWED_HOSTS: {entry!r} is not a host name (no scheme, port or "
+                               "path; e.g. ALLOWED_HOSTS=workstation.lan notebooks.example.org)")
+        names.append(name)
+    bind = environ.get("BIND_ADDRESS", "127.0.0.1")
+    if not is_loopback(bind) and not names:
+        raise SettingError(f"BIND_ADDRESS={bind} publishes the ports beyond this machine: set "
+                           "ALLOWED_HOSTS to the host names you will browse to (space-separated, "
+                           "e.g. ALLOWED_HOSTS=workstation.lan); requests for any other Host are "
+                           "refused")
+    return names
+
+
+def login_urls(environ: dict[str, str], token: str, hosts: list[str]) -> list[str]:
+    """The URLs, with token, at which JupyterLab is reached from the Docker host.
+
+    Parameters
+    ----------
+    environ : dict of str to str
+        ``JUPYTER_PUBLISHED_PORT`` (host port, default 8888), ``JUPYTER_BASE_URL`` (default
+        ``/``) and ``BIND_ADDRESS`` (default 127.0.0.1).
+    token : str
+        The token to put in the URLs.
+    hosts : list of str
+        The allowed host names (see :func:`allowed_hosts`); one URL each.
+
+    Returns
+    -------
+    list of str
+        ``http://127.0.0.1:<port>/lab?token=...`` when the port is published on loopback or on
+        every interface, then one URL per allowed host name.
+    """
+    port = environ.get("JUPYTER_PUBLISHED_PORT", "8888")
+    base = "/" + environ.get("JUPYTER_BASE_URL", "/").strip("/")
+    base = base.rstrip("/") + "/lab?token=" + token
+    bind = environ.get("BIND_ADDRESS", "127.0.0.1").strip().strip("[]")
+    local = []
+    if is_loopback(bind) or bind in ("0.0.0.0", "::", ""):
+        host = bind if is_loopback(bind) and bind.lower() != "localhost" else "127.0.0.1"
+        local = [f"http://{f'[{host}]' if ':' in host else host}:{port}{base}"]
+    return local + [f"http://{h}:{port}{base}" for h in hosts]
+
+
+def configure(c, environ: dict[str, str] = os.environ, state_dir: Path = STATE_DIR) -> None:
+    """Apply the token and Host-check settings to a Jupyter Server config object.
+
+    Parameters
+    ----------
+    c : traitlets.config.Config
+        The config being loaded (``get_config()``).
+    environ : mapping of str to str
+        The process environment.
+    state_dir : pathlib.Path
+        Directory of the stored token.
+
+    Raises
+    ------
+    SystemExit
+        With a one-line explanation, on any :class:`SettingError`: the server must not start.
+        (Jupyter's config loader would only log an ordinary exception and go on.)
+    """
+    try:
+        token, stored = resolve_token(environ, state_dir)
+        hosts = allowed_hosts(environ)
+    except SettingError as exc:
+        raise SystemExit(f"fractal-notebooks: JupyterLab refuses to start: {exc}") from None
+    c.IdentityProvider.token = token
+    c.ServerApp.allow_remote_access = False
+    c.ServerApp.local_hostnames = ["localhost", *hosts]
+    urls = login_urls(environ, token, hosts)
+    if urls:  # Jupyter's own startup lines then name the host's port too (token shown as "...")
+        c.ServerApp.custom_display_url = urls[0].split("/lab?", 1)[0]
+    if stored:
+        lines = [f"JupyterLab login URL: {url}" for url in urls]
+        lines.append("(token generated on first start and kept in the jupyter-state volume; "
+                     "`docker compose down -v` discards it)")
+    else:
+        lines = ["JupyterLab uses the JUPYTER_TOKEN from the environment (.env)."]
+    print("\n".join(f"[fractal-notebooks] {line}" for line in lines), flush=True)
+
+if "get_config" in globals():  # run by Jupyter's config loader (traitlets), not on import
+    configure(get_config())  # noqa: F821 (provided by the loader)
