@@ -185,3 +185,11 @@ def test_nginx_security_headers_are_not_shadowed_in_locations(conf):
     locations = re.findall(r"location[^{]*\{([^{}]*)\}", text)
     assert locations and not [b for b in locations if "add_header" in b]
     assert "absolute_redirect off;" in text
+
+
+def test_prod_self_signed_certificate_is_off_by_default():
+    svcs = prod_config()
+    assert svcs["proxy"]["environment"]["PROXY_SELF_SIGNED"] == "false"
+    targets = {v["target"]: v for v in svcs["proxy"]["volumes"]}
+    assert targets["/var/lib/fractal-proxy"]["type"] == "volume"
+    assert targets["/etc/fractal-proxy/tls"]["read_only"] is True

@@ -74,10 +74,10 @@ def edge(docker_engine, base_image, scratch):
         run(["docker", "network", "rm", net], check=False)
 
 
-def documented(p, *args, timeout=600, check=True):
+def documented(p, *args, timeout=600, check=True, extra_env=None):
     """``docker compose <args>`` exactly as docs/production.md says: no -f, no --profile."""
     return run(["docker", "compose", "-p", p.name, *args], cwd=p.dir, timeout=timeout, check=check,
-               env={**os.environ, **p.env})
+               env={**os.environ, **p.env, **(extra_env or {})})
 
 
 def get(p, path, **kw):
@@ -341,6 +341,35 @@ def test_upload_in_a_real_browser_through_the_proxy_with_xsrf(edge, proxy_page, 
     msg.first.wait_for(timeout=30_000)
     assert "AxiosError" not in pg.content()
     assert pg.forbidden == [] and pg.console_bad == [], (pg.forbidden, pg.console_bad)
+
+
+# --- first-start convenience: a self-signed certificate, only when asked -----------------------
+
+SERVE_AND_READ_FINGERPRINT = (
+    "start-proxy & for i in $(seq 100); do "
+    "openssl s_client -connect 127.0.0.1:8443 </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 "
+    "&& break; sleep 0.2; done; kill $!")
+
+
+def test_self_signed_certificate_only_when_asked_and_its_fingerprint_is_logged(edge, tmp_path):
+    """A one-off proxy container (same service, volumes and hardening) with no certificate."""
+    empty = tmp_path / "no-certs"
+    empty.mkdir()
+
+    def proxy_run(*cmd, **env):
+        return documented(edge, "run", "--rm", "--no-deps", "-T", "proxy", *cmd, check=False, timeout=180,
+                          extra_env={"PROXY_TLS_DIR": str(empty), **env})
+
+    off = proxy_run()  # the production default: refuse, and say what to do
+    assert off.returncode == 64 and "PROXY_SELF_SIGNED=true" in off.stderr, (off.returncode, off.stderr[-500:])
+    fingerprints = []
+    for _ in range(2):  # generated on the first start, kept in the proxy-tls volume after that
+        on = proxy_run("sh", "-c", SERVE_AND_READ_FINGERPRINT, PROXY_SELF_SIGNED="true")
+        logged = re.findall(r"self-signed certificate sha256 Fingerprint=([0-9A-F:]{95})", on.stdout)
+        served = re.findall(r"^sha256 Fingerprint=([0-9A-F:]{95})$", on.stdout, re.M)
+        assert logged and served == logged, on.stdout[-1500:] + on.stderr[-1500:]
+        fingerprints.append(served[0])
+    assert fingerprints[0] == fingerprints[1]
 
 
 # --- down: last, it removes the stack --------------------------------------------------------
