@@ -27,7 +27,7 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import CHROMIUM_FLAGS, free_port, make_project, require_e2e, run
+from conftest import ARTIFACTS, free_port, make_project, require_e2e, run
 
 pytestmark = pytest.mark.e2e
 LIMIT_MB = 3
@@ -291,7 +291,12 @@ def test_nothing_a_visitor_loads_leaves_the_server(edge, proxy_page):
         pg.foreign += [u for u in icon if urllib.parse.urlsplit(u).hostname not in (edge.gw, None)]
     # JupyterLab.
     pg.goto(f"{edge.origin}/jupyter/lab?token={edge.env['JUPYTER_TOKEN']}", wait_until="domcontentloaded")
-    pg.locator(".jp-DirListing-item").first.wait_for(timeout=120_000)
+    try:
+        pg.locator(".jp-DirListing-item").first.wait_for(timeout=180_000)
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "edge-jupyterlab.png"))
+        raise
     pg.wait_for_load_state("networkidle", timeout=60_000)
     # Every docs page, by following the site's own links.
     todo, done = ["/"], set()
