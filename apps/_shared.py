@@ -11,15 +11,17 @@ from fractalkit.limits import WorkLimitError
 APPS_DIR = Path(__file__).resolve().parent
 
 #: Gallery pages (file, title, icon), in navigation order; the tree is the home page.
+#: Emoji icons, not ``:material/…:``: Streamlit sets a Material icon as the favicon by
+#: fetching it from fonts.gstatic.com, a third-party request on every visit.
 PAGES = [
-    ("mandelbrot.py", "Mandelbrot explorer", ":material/blur_on:"),
-    ("julia.py", "Julia sets", ":material/auto_awesome:"),
-    ("pythagoras.py", "Pythagoras tree", ":material/account_tree:"),
-    ("ifs.py", "IFS: fern & Sierpinski", ":material/eco:"),
-    ("lsystems.py", "L-systems", ":material/gesture:"),
-    ("dla.py", "DLA growth", ":material/ac_unit:"),
-    ("fbm.py", "fBm surfaces", ":material/landscape:"),
-    ("box_counting.py", "Box-counting analysis", ":material/grid_on:"),
+    ("mandelbrot.py", "Mandelbrot explorer", "🌀"),
+    ("julia.py", "Julia sets", "✨"),
+    ("pythagoras.py", "Pythagoras tree", "🌲"),
+    ("ifs.py", "IFS: fern & Sierpinski", "🌿"),
+    ("lsystems.py", "L-systems", "〰️"),
+    ("dla.py", "DLA growth", "❄️"),
+    ("fbm.py", "fBm surfaces", "🏔️"),
+    ("box_counting.py", "Box-counting analysis", "🔲"),
 ]
 
 

@@ -1,7 +1,6 @@
 """Box-counting analysis of an uploaded image: log-log plot, fitted dimension, CSV."""
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from PIL import Image, UnidentifiedImageError
 
 from _shared import guarded, loglog_figure, page_config
 from fractalkit import box_counting_dimension, dla, lsystem_segments, rasterize_segments
-from fractalkit.limits import MAX_PIXELS, MAX_UPLOAD_BYTES
+from fractalkit.limits import MAX_PIXELS
 
 MAX_DECODE_PIXELS = 64_000_000  # refuse decompression bombs outright
 
@@ -34,12 +33,46 @@ def example(name: str) -> np.ndarray:
     return (dla(8000, seed=1).grid > 0).astype(np.uint8) * 255
 
 
-def load_upload(data: bytes) -> np.ndarray:
-    """Decode an uploaded image to greyscale uint8, with clear errors for bad uploads."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ValueError(f"the file is {len(data) / 1e6:.1f} MB; the limit is {MAX_UPLOAD_BYTES / 1e6:.0f} MB")
+def upload_limit_bytes() -> int:
+    """The upload size limit, in bytes: Streamlit's own ``server.maxUploadSize`` (megabytes).
+
+    The stack sets it from ``MAX_UPLOAD_MB`` (``.env``), the same figure the proxy and
+    JupyterLab use, so the page, the uploader's "Limit … per file" and the proxy agree.
+
+    Returns
+    -------
+    int
+        The largest accepted file, in bytes.
+    """
+    return int(st.get_option("server.maxUploadSize")) * 1024 * 1024
+
+
+def load_upload(upload) -> np.ndarray:
+    """Decode an uploaded image to greyscale uint8, with clear errors for bad uploads.
+
+    Parameters
+    ----------
+    upload : file-like with a ``size`` attribute
+        What ``st.file_uploader`` returned. Its size is checked against
+        :func:`upload_limit_bytes` before a byte of it is read or decoded.
+
+    Returns
+    -------
+    numpy.ndarray
+        The image as a 2-D ``uint8`` array, downscaled to at most ``MAX_PIXELS`` pixels.
+
+    Raises
+    ------
+    ValueError
+        If the file is over the size limit, too many pixels, or not an image Pillow can read.
+    """
+    limit = upload_limit_bytes()
+    if upload.size > limit:
+        raise ValueError(f"the file is {upload.size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB "
+                         "(MAX_UPLOAD_MB)")
     try:
-        im = Image.open(io.BytesIO(data))
+        upload.seek(0)
+        im = Image.open(upload)
         if im.width * im.height > MAX_DECODE_PIXELS:
             raise ValueError(f"the image is {im.width} × {im.height} pixels; the limit is "
                              f"{MAX_DECODE_PIXELS / 1e6:.0f} megapixels")
@@ -71,7 +104,7 @@ with guarded():
         if up is None:
             st.info("Upload an image to analyse.")
             st.stop()
-        grey = load_upload(up.getvalue())
+        grey = load_upload(up)
     else:
         grey = example(name)
     binary = grey < threshold if invert else grey >= threshold

@@ -87,7 +87,7 @@ def tree_page() -> None:
 
 
 if __name__ == "__main__":
-    pages = [st.Page(tree_page, title="Branching tree", icon=":material/park:", default=True,
+    pages = [st.Page(tree_page, title="Branching tree", icon="🌳", default=True,
                      url_path="tree")]
     pages += [st.Page(f, title=t, icon=i) for f, t, i in PAGES if (Path(__file__).parent / f).exists()]
     st.navigation(pages).run()

@@ -5,7 +5,10 @@ project = "fractal-notebooks"
 author = "fractal-notebooks contributors"
 copyright = "2026, " + author
 extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax",
-              "sphinx.ext.viewcode"]
+              "sphinx.ext.viewcode",
+              # MathJax served from this site (_static/mathjax), not from a CDN: a reader's browser
+              # fetches nothing from a third party, and the math renders offline.
+              "sphinx-mathjax-offline"]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 exclude_patterns = ["_build", "jupyter_execute", "**/.ipynb_checkpoints"]
 html_theme = "sphinx_book_theme"
@@ -25,3 +28,7 @@ nb_execution_cache_path = os.path.join(os.environ.get("DOCS_OUT", "_build"), "ju
 nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_merge_streams = True
+# No third-party scripts in a reader's browser: myst-nb would load require.js and the widget
+# manager from CDNs to replay saved ipywidgets state. A static page cannot run the widgets'
+# kernel callbacks anyway; the notebooks are live in JupyterLab.
+nb_ipywidgets_js = {}

@@ -182,3 +182,58 @@ def test_prod_limits_come_from_env():
     env = {"JUPYTER_TOKEN": "t", "STREAMLIT_MEMORY": "3g", "STREAMLIT_CPUS": "1.5", "STREAMLIT_PIDS": "99"}
     limits = json.loads(config(*PROD, env=env).stdout)["services"]["streamlit"]["deploy"]["resources"]["limits"]
     assert limits["memory"] == str(3 * 1024 ** 3) and float(limits["cpus"]) == 1.5 and limits["pids"] == 99
+
+
+@pytest.mark.parametrize("files", [("compose.yaml",), PROD])
+def test_one_size_policy_from_env(files):
+    """MAX_UPLOAD_MB reaches Streamlit, JupyterLab and (production) the proxy as one figure."""
+    env = {"JUPYTER_TOKEN": "t", "COMPOSE_PROFILES": "proxy", "MAX_UPLOAD_MB": "7", "MAX_MESSAGE_MB": "70"}
+    svcs = json.loads(config(*files, env=env).stdout)["services"]
+    st_env = svcs["streamlit"]["environment"]
+    assert st_env["STREAMLIT_SERVER_MAX_UPLOAD_SIZE"] == "7"
+    assert st_env["STREAMLIT_SERVER_MAX_MESSAGE_SIZE"] == "70"
+    assert svcs["jupyter"]["environment"]["MAX_UPLOAD_MB"] == "7"
+    if "proxy" in svcs:
+        assert svcs["proxy"]["environment"]["MAX_UPLOAD_MB"] == "7"
+
+
+def test_prod_plain_http_stays_on_loopback_when_the_proxy_serves_the_network():
+    env = {"JUPYTER_TOKEN": "t", "COMPOSE_PROFILES": "proxy", "BIND_ADDRESS": "0.0.0.0"}
+    svcs = json.loads(config(*PROD, env=env).stdout)["services"]
+    assert [p["host_ip"] for p in svcs["proxy"]["ports"]] == ["0.0.0.0"]
+    for name in ("streamlit", "jupyter"):
+        assert [p["host_ip"] for p in svcs[name]["ports"]] == ["127.0.0.1"], name
+    assert not svcs["docs"].get("ports")
+
+
+@pytest.mark.parametrize("offline", ["false", "true"])
+def test_prod_networks_isolate_docs_and_proxy(offline):
+    env = {"JUPYTER_TOKEN": "t", "COMPOSE_PROFILES": "proxy", "JUPYTER_OFFLINE": offline}
+    cfg = json.loads(config(*PROD, env=env).stdout)
+    nets, svcs = cfg["networks"], cfg["services"]
+    assert nets["backend"]["internal"] is True
+    assert nets["frontend"]["driver_opts"]["com.docker.network.bridge.enable_ip_masquerade"] == "false"
+    assert nets["egress"].get("internal", False) is (offline == "true")
+    assert set(svcs["docs"]["networks"]) == {"backend"}
+    assert set(svcs["proxy"]["networks"]) == {"frontend", "backend"}
+    assert set(svcs["streamlit"]["networks"]) == {"frontend", "backend"}
+    assert set(svcs["jupyter"]["networks"]) == {"frontend", "backend", "egress"}
+    assert svcs["jupyter"]["networks"]["egress"]["gw_priority"] > 0  # its default route
+
+
+@pytest.mark.parametrize("conf", ["services/proxy/nginx.conf.template", "services/docs/nginx.conf"])
+def test_nginx_security_headers_are_not_shadowed_in_locations(conf):
+    """nginx drops every inherited add_header in a block that has one of its own: headers
+    belong at server level only."""
+    text = re.sub(r"#.*", "", (ROOT / conf).read_text())
+    locations = re.findall(r"location[^{]*\{([^{}]*)\}", text)
+    assert locations and not [b for b in locations if "add_header" in b]
+    assert "absolute_redirect off;" in text
+
+
+def test_prod_self_signed_certificate_is_off_by_default():
+    svcs = prod_config()
+    assert svcs["proxy"]["environment"]["PROXY_SELF_SIGNED"] == "false"
+    targets = {v["target"]: v for v in svcs["proxy"]["volumes"]}
+    assert targets["/var/lib/fractal-proxy"]["type"] == "volume"
+    assert targets["/etc/fractal-proxy/tls"]["read_only"] is True

@@ -2,6 +2,10 @@
 # Start JupyterLab. Token and Host check: /etc/jupyter/jupyter_server_config.py (refuses to
 # start on an empty or short JUPYTER_TOKEN, generates and keeps one when it is unset).
 set -eu
+case "${MAX_UPLOAD_MB:-25}" in ''|*[!0-9]*|0)
+  echo "ERROR: MAX_UPLOAD_MB must be a positive whole number of megabytes, got '${MAX_UPLOAD_MB}'" >&2
+  exit 64;;
+esac
 # First start of a production volume: seed it with the bundled notebooks (never overwrite).
 if [ -d /opt/fractal/notebooks-seed ] && [ -z "$(ls -A "${JUPYTER_ROOT}" 2>/dev/null)" ]; then
   cp -R /opt/fractal/notebooks-seed/. "${JUPYTER_ROOT}/"
@@ -15,4 +19,5 @@ exec jupyter lab \
   --ServerApp.base_url="${JUPYTER_BASE_URL}" \
   --ServerApp.root_dir="${JUPYTER_ROOT}" \
   --ServerApp.open_browser=False \
+  --ServerApp.max_body_size="$(( (${MAX_UPLOAD_MB:-25} + 1) * 1048576 ))" \
   "$@"

@@ -171,7 +171,19 @@ def test_box_counting_rejects_non_image():
     assert any("not an image" in e.value for e in at.error)
 
 
-def test_box_counting_rejects_oversized_file():
-    at = start("box_counting.py")
-    _upload(at, "big.png", b"\x89PNG" + b"0" * (21 * 1024 * 1024))
-    assert any("limit" in e.value for e in at.error)
+@pytest.mark.parametrize("limit_mb", [1, 3])
+def test_box_counting_limit_is_streamlits_max_upload_size(limit_mb):
+    """The page refuses what Streamlit's server.maxUploadSize (MAX_UPLOAD_MB) refuses, and says so."""
+    from streamlit import config
+
+    before = config.get_option("server.maxUploadSize")
+    config.set_option("server.maxUploadSize", limit_mb)
+    try:
+        at = start("box_counting.py")
+        _upload(at, "big.png", b"\x89PNG" + b"0" * (limit_mb * 1024 * 1024))
+        assert any(f"the limit is {limit_mb} MB" in e.value for e in at.error), [e.value for e in at.error]
+        at = start("box_counting.py")  # just under the limit: decoded (and refused as not an image)
+        _upload(at, "small.png", b"\x89PNG" + b"0" * (limit_mb * 1024 * 1024 - 8))
+        assert any("not an image" in e.value for e in at.error), [e.value for e in at.error]
+    finally:
+        config.set_option("server.maxUploadSize", before)
