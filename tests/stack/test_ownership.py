@@ -57,6 +57,10 @@ def shared_images(docker_engine, base_image, scratch):
 
 
 def _up_as(owner, shared_images, base_image, scratch, **env):
+    """Start a checkout owned by ``owner`` on the shared images. The docs render the stored
+    notebook outputs (NB_EXECUTION_MODE=off): executing them is tested elsewhere, and here it
+    would only repeat a minute of work per owner."""
+    env.setdefault("NB_EXECUTION_MODE", "off")
     repo, tag, _ = shared_images
     p = make_project(scratch, base_image, f"own{owner[0]}", owner=owner, IMAGE_REPO=repo, IMAGE_TAG=tag, **env)
     try:
