@@ -1,7 +1,8 @@
 """Process-wide runtime settings, applied before numpy, scipy or numba load.
 
 Standard library only, so it can run first: ``fractalkit/__init__.py`` imports it before
-anything else, and the images load it at interpreter start-up (``sitecustomize``), because
+anything else, and the images load it at interpreter start-up (a ``.pth`` hook, see
+``services/base/fractalkit_startup.py``), because
 Streamlit and Jupyter import numpy long before an app or notebook imports fractalkit.
 
 Two things are set, each only where the user has not set it already:
