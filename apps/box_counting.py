@@ -90,7 +90,7 @@ with guarded():
              clamp=True)
     c1.metric("Box-counting dimension", f"{fit.value:.3f}", help=f"fit over s = {lo} … {hi} px, R² = {fit.r2:.4f}")
     c2.plotly_chart(loglog_figure(fit, "box size s (pixels)", "occupied boxes N(s)", "log N vs log s"),
-                    use_container_width=True)
+                    width="stretch")
     table = pd.DataFrame({"box_size": fit.x, "occupied_boxes": fit.y, "in_fit": fit.used})
     st.download_button("Download CSV", table.to_csv(index=False).encode(), file_name="box_counts.csv",
                        mime="text/csv")
