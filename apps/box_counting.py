@@ -24,7 +24,7 @@ def sierpinski(k: int = 10) -> np.ndarray:
     return ((i[:, None] & i[None, :]) == 0).astype(np.uint8) * 255
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=False)
 def example(name: str) -> np.ndarray:
     if name == "Sierpinski triangle":
         return sierpinski()
