@@ -161,11 +161,18 @@ class StreamlitSession:
         """
         if self.ws is None:
             self.connect()
-        run = Run(page)
-        elements: dict[tuple[int, ...], bytes] = {}
-        urls: list[str] = []
         t0 = time.perf_counter()
         self._send_rerun(page, query_string)
+        return self._collect(Run(page), t0)
+
+    def next_run(self, page: str = "") -> Run:
+        """Wait for a run the server starts by itself (``runOnSave`` after a source edit)."""
+        return self._collect(Run(page), time.perf_counter())
+
+    def _collect(self, run: Run, t0: float) -> Run:
+        page = run.page
+        elements: dict[tuple[int, ...], bytes] = {}
+        urls: list[str] = []
         status = None
         while status is None:
             msg = self._recv()
