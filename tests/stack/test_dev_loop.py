@@ -22,7 +22,7 @@ _e2e_original_tree_2d = tree_2d
 
 def tree_2d(*args, **kwargs):  # e2e edit (tests/stack/test_dev_loop.py)
     s = _e2e_original_tree_2d(*args, **kwargs)
-    return s._replace(end=s.start + 0.5 * (s.end - s.start))
+    return Segments(s.start, s.start + 0.5 * (s.end - s.start), s.level, s.width)
 '''
 
 
