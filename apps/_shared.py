@@ -26,9 +26,33 @@ PAGES = [
 
 
 def page_config(title: str) -> None:
-    """``st.set_page_config`` that tolerates being called again under ``st.navigation``."""
+    """``st.set_page_config`` that tolerates being called again under ``st.navigation``.
+
+    Also drops every ``st.cache_data`` result when the fractalkit source changed since the
+    last run (dev loop): the caches key on the apps' code only, not on the kernels they call.
+    """
+    _forget_results_of_old_kernels()
     with contextlib.suppress(Exception):
         st.set_page_config(page_title=f"{title} · fractal-notebooks", page_icon="🌿", layout="wide")
+
+
+def _kernel_source_stamp() -> tuple:
+    import fractalkit
+
+    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                        for p in Path(fractalkit.__file__).parent.glob("*.py")))
+
+
+@st.cache_resource
+def _seen_kernel_source() -> dict:
+    return {}
+
+
+def _forget_results_of_old_kernels() -> None:
+    seen, stamp = _seen_kernel_source(), _kernel_source_stamp()
+    if seen.get("stamp") not in (None, stamp):
+        st.cache_data.clear()
+    seen["stamp"] = stamp
 
 
 @contextlib.contextmanager

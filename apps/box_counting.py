@@ -23,7 +23,7 @@ def sierpinski(k: int = 10) -> np.ndarray:
     return ((i[:, None] & i[None, :]) == 0).astype(np.uint8) * 255
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=False)
 def example(name: str) -> np.ndarray:
     if name == "Sierpinski triangle":
         return sierpinski()
@@ -123,7 +123,7 @@ with guarded():
              clamp=True)
     c1.metric("Box-counting dimension", f"{fit.value:.3f}", help=f"fit over s = {lo} … {hi} px, R² = {fit.r2:.4f}")
     c2.plotly_chart(loglog_figure(fit, "box size s (pixels)", "occupied boxes N(s)", "log N vs log s"),
-                    use_container_width=True)
+                    width="stretch")
     table = pd.DataFrame({"box_size": fit.x, "occupied_boxes": fit.y, "in_fit": fit.used})
     st.download_button("Download CSV", table.to_csv(index=False).encode(), file_name="box_counts.csv",
                        mime="text/csv")

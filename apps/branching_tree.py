@@ -83,7 +83,7 @@ def tree_page() -> None:
         else:
             st.plotly_chart(figure_3d(depth, branches, angle, length_ratio, jitter, int(seed),
                                       "Viridis" if cmap == "viridis" else "Plasma"),
-                            use_container_width=True)
+                            width="stretch")
 
 
 if __name__ == "__main__":

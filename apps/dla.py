@@ -52,4 +52,4 @@ with guarded():
         fit = gyration_dimension(cluster, n_min=min(100, cluster.particles // 4))
         c2.metric("Measured dimension D (N ∝ R_g^D)", f"{fit.value:.3f}", f"{fit.value - 1.71:+.3f} vs 1.71")
         c2.plotly_chart(loglog_figure(fit, "radius of gyration R_g", "particles N", "Growth law"),
-                        use_container_width=True)
+                        width="stretch")

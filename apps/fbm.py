@@ -40,15 +40,15 @@ with guarded():
     fit = hurst_exponent(z)
     c1, c2 = st.columns(2)
     c1.image(image_bytes(colorize(z, cmap)), caption=f"{size}² surface, H = {h:.2f}",
-             use_container_width=True)
+             width="stretch")
     c2.metric("Measured H (power spectrum)", f"{fit.value:.3f}", f"{fit.value - h:+.3f}")
     c2.metric("Fractal dimension 3 − H", f"{3 - fit.value:.3f}")
     c2.plotly_chart(loglog_figure(fit, "frequency", "power", "Radially averaged spectrum"),
-                    use_container_width=True)
+                    width="stretch")
     if view3d:
         step = max(1, int(size) // 128)  # a 3D mesh of at most 128² vertices
         zz = z[::step, ::step]
         fig = go.Figure(go.Surface(z=zz, colorscale="Earth", showscale=False))
         fig.update_layout(height=550, margin=dict(l=0, r=0, t=0, b=0),
                           scene=dict(aspectratio=dict(x=1, y=1, z=0.35)))
-        st.plotly_chart(fig, use_container_width=True)
+        st.plotly_chart(fig, width="stretch")

@@ -42,7 +42,7 @@ with st.sidebar:
 maps0, p0 = PRESETS[preset]
 table = pd.DataFrame(np.column_stack([maps0, p0]), columns=COLS)
 st.write("Affine maps (editable; probabilities are normalised):")
-edited = st.data_editor(table, num_rows="dynamic", key=f"i_maps_{preset}", use_container_width=True)
+edited = st.data_editor(table, num_rows="dynamic", key=f"i_maps_{preset}", width="stretch")
 with guarded():
     arr = edited[COLS].to_numpy(dtype=float, na_value=np.nan)
     if len(arr) == 0:

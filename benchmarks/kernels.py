@@ -120,7 +120,8 @@ def main(argv=None) -> int:
         "includes numba/LLVM start-up, paid once per server process")
 
     print(f"\nfractalkit kernel benchmark · {platform.machine()} · {os.cpu_count()} CPUs · "
-          f"numba {numba.__version__} · {numba.get_num_threads()} threads\n")
+          f"numba {numba.__version__} · {numba.get_num_threads()} threads · "
+          f"threading layer {numba.threading_layer()}\n")
     print(f"{'benchmark':48} {'ours (s)':>9} {'baseline (s)':>12} {'ratio':>7}  {'goal':>12} {'met':>4}  note")
     for r in rows:
         base = f"{r['baseline_seconds']:.4f}" if r["baseline_seconds"] else "-"
@@ -129,7 +130,8 @@ def main(argv=None) -> int:
         print(f"{r['benchmark']:48} {r['seconds']:9.4f} {base:>12} {ratio:>7}  {r['goal']:>12} {met:>4}  "
               f"{r['baseline']}{'; ' if r['baseline'] and r['note'] else ''}{r['note']}")
     if args.json:
-        args.json.write_text(json.dumps({"threads": numba.get_num_threads(), "rows": rows}, indent=2))
+        args.json.write_text(json.dumps({"threads": numba.get_num_threads(),
+                                          "threading_layer": numba.threading_layer(), "rows": rows}, indent=2))
     return 0
 
 

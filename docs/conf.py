@@ -24,7 +24,25 @@ nitpick_ignore_regex = [(r"py:class", r".*")]
 
 # Notebooks: executed on build, outputs cached, so an unchanged notebook is not re-run.
 nb_execution_mode = os.environ.get("NB_EXECUTION_MODE", "cache")
-nb_execution_cache_path = os.path.join(os.environ.get("DOCS_OUT", "_build"), "jupyter-cache")
+# The cache keys on the notebooks' code cells only; the kernels they import are part of the
+# key here (a hash of fractalkit's source in the path), so editing src/fractalkit re-executes
+# the notebooks instead of serving outputs of the old code. The changed path also changes the
+# configuration, which makes Sphinx re-read every document.
+def _fractalkit_source_hash() -> str:
+    import hashlib
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("fractalkit")
+    h = hashlib.sha256()
+    if spec is not None and spec.submodule_search_locations:
+        for p in sorted(Path(list(spec.submodule_search_locations)[0]).glob("*.py")):
+            h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+nb_execution_cache_path = os.path.join(os.environ.get("DOCS_OUT", "_build"), "jupyter-cache",
+                                       f"fractalkit-{_fractalkit_source_hash()}")
 nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_merge_streams = True

@@ -6,6 +6,12 @@ case "${MAX_UPLOAD_MB:-25}" in ''|*[!0-9]*|0)
   echo "ERROR: MAX_UPLOAD_MB must be a positive whole number of megabytes, got '${MAX_UPLOAD_MB}'" >&2
   exit 64;;
 esac
+# Idle-kernel culling (0 = off, the dev default; compose.prod.yaml sets 3600 s). A kernel with
+# no execution for that long is shut down even with its notebook open (the notebook file is
+# untouched): a class leaving tabs open must not pin a kernel's memory each.
+for v in "JUPYTER_CULL_IDLE_TIMEOUT=${JUPYTER_CULL_IDLE_TIMEOUT:=0}" "JUPYTER_CULL_INTERVAL=${JUPYTER_CULL_INTERVAL:=60}"; do
+  case "${v#*=}" in ''|*[!0-9]*) echo "ERROR: ${v%%=*} must be a number of seconds, got '${v#*=}'" >&2; exit 64;; esac
+done
 # First start of a production volume: seed it with the bundled notebooks (never overwrite).
 if [ -d /opt/fractal/notebooks-seed ] && [ -z "$(ls -A "${JUPYTER_ROOT}" 2>/dev/null)" ]; then
   cp -R /opt/fractal/notebooks-seed/. "${JUPYTER_ROOT}/"
@@ -20,4 +26,7 @@ exec jupyter lab \
   --ServerApp.root_dir="${JUPYTER_ROOT}" \
   --ServerApp.open_browser=False \
   --ServerApp.max_body_size="$(( (${MAX_UPLOAD_MB:-25} + 1) * 1048576 ))" \
+  --MappingKernelManager.cull_idle_timeout="${JUPYTER_CULL_IDLE_TIMEOUT}" \
+  --MappingKernelManager.cull_interval="${JUPYTER_CULL_INTERVAL}" \
+  --MappingKernelManager.cull_connected=True \
   "$@"

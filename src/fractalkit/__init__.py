@@ -3,6 +3,9 @@
 Kernels return numpy arrays and never plot; :mod:`fractalkit.render` turns arrays into
 pixels. Every kernel checks its work against :mod:`fractalkit.limits` first.
 """
+# First, before numpy/scipy/numba load: thread-safe numba layer, pools sized to the CPU limit.
+from . import _runtime  # noqa: F401  isort: skip
+from . import _numba_cache  # noqa: F401  isort: skip  (corrupt cache files -> recompile)
 from .dla import Cluster, dla, gyration_dimension
 from .escape import Viewport, inside, julia, mandelbrot, mandelbrot_reference
 from .ifs import (BARNSLEY_FERN, BARNSLEY_FERN_P, LSYSTEMS, SIERPINSKI, SIERPINSKI_P, LSystem,

@@ -1,0 +1,59 @@
+"""End-to-end dev loop: editing src/fractalkit on the host, with the dev stack running, re-runs the
+open Streamlit page with the new code and re-executes the docs notebooks that import it.
+
+Like tests/stack/test_live_edit.py (which edits apps/), with no restart and no rebuild; the
+Streamlit side listens on an open protocol-level session (tests/utils/streamlit_ws.py).
+"""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from conftest import wait_for
+from utils.streamlit_ws import StreamlitSession
+
+pytestmark = pytest.mark.e2e
+
+# Halves every branch of tree_2d: the home page's tree image changes.
+TREE_EDIT = '''
+
+_e2e_original_tree_2d = tree_2d
+
+
+def tree_2d(*args, **kwargs):  # e2e edit (tests/stack/test_dev_loop.py)
+    s = _e2e_original_tree_2d(*args, **kwargs)
+    return Segments(s.start, s.start + 0.5 * (s.end - s.start), s.level, s.width)
+'''
+
+
+def test_editing_fractalkit_reruns_the_open_page_with_the_new_code(dev_stack):
+    trees = dev_stack.dir / "src" / "fractalkit" / "trees.py"
+    original = trees.read_text()
+    with StreamlitSession(dev_stack.url("streamlit", "").rstrip("/"), timeout=180) as s:
+        before = s.run_page("")
+        assert before.ok and before.media, before.errors
+        try:
+            trees.write_text(original + TREE_EDIT)
+            edited = s.next_run("")  # the server re-runs the open page by itself
+            assert edited.ok, edited.errors
+            assert edited.signature != before.signature, "the page re-ran with the old kernel code"
+        finally:
+            trees.write_text(original)
+        restored = s.next_run("")
+        assert restored.ok and restored.signature == before.signature
+
+
+def test_editing_fractalkit_re_executes_the_docs_notebooks(dev_stack):
+    init = dev_stack.dir / "src" / "fractalkit" / "__init__.py"
+    original = init.read_text()
+    page = dev_stack.url("docs", "/notebooks/01-escape-time.html")
+    assert "fractalkit 0.1.0 ·" in requests.get(page, timeout=30).text
+    try:
+        init.write_text(original.replace('__version__ = "0.1.0"', '__version__ = "0.1.0+edited"'))
+        # The notebook prints fractalkit.__version__: its new output proves it was re-executed.
+        wait_for(lambda: "fractalkit 0.1.0+edited ·" in requests.get(page, timeout=30).text, timeout=900,
+                 interval=5, what="the docs notebook to show the edited fractalkit")
+    finally:
+        init.write_text(original)
+    wait_for(lambda: "fractalkit 0.1.0 ·" in requests.get(page, timeout=30).text, timeout=900, interval=5,
+             what="the docs notebook to show the restored fractalkit")

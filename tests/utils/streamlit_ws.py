@@ -1,0 +1,262 @@
+"""A protocol-level Streamlit client: one browser tab's traffic without the browser.
+
+Speaks Streamlit's own websocket protocol, with the protobuf messages that ship in the
+installed ``streamlit`` package: connect to ``<base>/_stcore/stream`` (subprotocol
+``streamlit``), send ``BackMsg.rerun_script`` with a ``ClientState`` (the page and its widget
+states, as the frontend does on load and on every interaction), read ``ForwardMsg``s until
+``script_finished``, then fetch every ``/media/`` URL the run referenced (images, GIFs,
+downloads) over HTTP, as the browser would.
+
+Used by the load test (tests/stack/test_load.py) and the load benchmark (benchmarks/load.py)::
+
+    with StreamlitSession("http://127.0.0.1:8501/app") as s:
+        run = s.run_page("mandelbrot")      # first run of the page in this session
+        run = s.run_page("mandelbrot")      # a rerun, same inputs
+        run.ok, run.seconds, run.signature  # signature: what the user saw, media by content hash
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import requests
+import websocket
+from google.protobuf.message import Message
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+FINISHED_OK = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
+
+
+class SessionError(RuntimeError):
+    """The server closed the session, timed out, or the page raised."""
+
+
+@dataclass
+class Run:
+    """One script run of one page as a client received it.
+
+    Attributes
+    ----------
+    page : str
+        The page's URL path (``""`` = the default page).
+    seconds : float
+        From sending the rerun request to ``script_finished`` plus fetching every media file.
+    script_seconds : float
+        From the request to ``script_finished`` only.
+    ok : bool
+        Finished successfully, no exception element, every media file fetched with HTTP 200.
+    errors : list of str
+        Exception messages shown by the page, media fetch failures, or the finish status.
+    signature : str
+        SHA-256 over every element the page displayed (in delta-path order), with each media
+        URL replaced by the SHA-256 of the bytes it served: equal signatures = the user saw
+        the same images, figures, text and widgets.
+    media : dict
+        Media path -> (HTTP status, bytes, SHA-256 of content).
+    """
+
+    page: str
+    seconds: float = 0.0
+    script_seconds: float = 0.0
+    ok: bool = False
+    errors: list[str] = field(default_factory=list)
+    signature: str = ""
+    media: dict = field(default_factory=dict)
+    elements: int = 0
+
+
+def _media_urls(msg: Message, out: list[str]) -> None:
+    """Every string field (recursively) that is a ``/media/`` URL."""
+    for fd, value in msg.ListFields():
+        values = value if fd.is_repeated else [value]
+        for v in values:
+            if fd.type == fd.TYPE_MESSAGE:
+                _media_urls(v, out)
+            elif fd.type == fd.TYPE_STRING and "/media/" in v:
+                out.append(v)
+
+
+class StreamlitSession:
+    """One websocket session with a Streamlit server.
+
+    Parameters
+    ----------
+    base_url : str
+        ``http://host:port`` plus the server's base path, e.g. ``http://127.0.0.1:8501/app``.
+    timeout : float
+        Seconds to wait for any one message, in seconds.
+
+    Raises
+    ------
+    SessionError
+        On connection failure, a closed socket, or a timeout while waiting for a run.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 300.0):
+        self.base_url = base_url.rstrip("/")
+        u = urlsplit(self.base_url)
+        scheme = "wss" if u.scheme == "https" else "ws"
+        self.ws_url = f"{scheme}://{u.netloc}{u.path}/_stcore/stream"
+        self.origin = f"{u.scheme}://{u.netloc}"
+        self.timeout = timeout
+        self.http = requests.Session()
+        self.ws: websocket.WebSocket | None = None
+        self.session_id = ""
+
+    def __enter__(self) -> "StreamlitSession":
+        self.connect()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        try:
+            self.ws = websocket.create_connection(self.ws_url, timeout=self.timeout, subprotocols=["streamlit"],
+                                                 origin=self.origin)
+        except Exception as exc:
+            raise SessionError(f"websocket connect to {self.ws_url} failed: {exc!r}") from exc
+
+    def close(self) -> None:
+        if self.ws is not None:
+            try:
+                self.ws.close()
+            finally:
+                self.ws = None
+        self.http.close()
+
+    def _send_rerun(self, page: str, query_string: str) -> None:
+        back = BackMsg()
+        cs = back.rerun_script
+        cs.query_string = query_string
+        cs.page_name = page
+        cs.context_info.timezone = "UTC"
+        cs.context_info.locale = "en-US"
+        cs.context_info.url = f"{self.base_url}/{page}"
+        self.ws.send_binary(back.SerializeToString())
+
+    def _recv(self) -> ForwardMsg:
+        try:
+            raw = self.ws.recv()
+        except websocket.WebSocketTimeoutException as exc:
+            raise SessionError(f"no message for {self.timeout} s") from exc
+        except Exception as exc:
+            raise SessionError(f"websocket closed: {exc!r}") from exc
+        if not raw:
+            raise SessionError("websocket closed by the server")
+        msg = ForwardMsg()
+        msg.ParseFromString(raw if isinstance(raw, bytes) else raw.encode())
+        return msg
+
+    def run_page(self, page: str = "", query_string: str = "") -> Run:
+        """Request a run of ``page`` (its URL path), wait for it, fetch its media.
+
+        Returns
+        -------
+        Run
+            Timings, success, errors and the content signature of the run.
+        """
+        if self.ws is None:
+            self.connect()
+        t0 = time.perf_counter()
+        self._send_rerun(page, query_string)
+        return self._collect(Run(page), t0)
+
+    def next_run(self, page: str = "") -> Run:
+        """Wait for a run the server starts by itself (``runOnSave`` after a source edit)."""
+        return self._collect(Run(page), time.perf_counter())
+
+    def _collect(self, run: Run, t0: float) -> Run:
+        page = run.page
+        elements: dict[tuple[int, ...], bytes] = {}
+        urls: list[str] = []
+        status = None
+        while status is None:
+            msg = self._recv()
+            kind = msg.WhichOneof("type")
+            if kind == "new_session":
+                self.session_id = msg.new_session.initialize.session_id or self.session_id
+            elif kind == "delta":
+                path = tuple(msg.metadata.delta_path)
+                d = msg.delta
+                if d.WhichOneof("type") == "new_element" and d.new_element.WhichOneof("type") == "exception":
+                    e = d.new_element.exception
+                    run.errors.append(f"{e.type}: {e.message}")
+                found: list[str] = []
+                _media_urls(d, found)
+                urls += found
+                elements[path] = d.SerializeToString(deterministic=True)
+            elif kind == "session_event" and msg.session_event.WhichOneof("type") in (
+                    "script_compilation_exception", "script_changed_on_disk"):
+                run.errors.append(f"session event {msg.session_event.WhichOneof('type')}")
+            elif kind == "page_not_found":
+                run.errors.append(f"page not found: {page!r}")
+            elif kind == "script_finished":
+                status = msg.script_finished
+        run.script_seconds = time.perf_counter() - t0
+        if status not in FINISHED_OK:
+            run.errors.append(f"script finished with status {ForwardMsg.ScriptFinishedStatus.Name(status)}")
+        u = urlsplit(self.base_url)
+        for url in dict.fromkeys(urls):
+            full = url if url.startswith("http") else f"{u.scheme}://{u.netloc}{u.path}{url}"
+            try:
+                r = self.http.get(full, timeout=self.timeout)
+                digest = hashlib.sha256(r.content).hexdigest()
+                run.media[url] = (r.status_code, len(r.content), digest)
+                if r.status_code != 200:
+                    run.errors.append(f"GET {url} -> {r.status_code}")
+            except requests.RequestException as exc:
+                run.media[url] = (None, 0, "")
+                run.errors.append(f"GET {url} failed: {exc!r}")
+        run.seconds = time.perf_counter() - t0
+        sig = hashlib.sha256()
+        for path in sorted(elements):
+            blob = elements[path]
+            for url, (_, _, digest) in run.media.items():
+                blob = blob.replace(url.encode(), digest.encode())
+            sig.update(repr(path).encode() + b"\0" + blob + b"\0")
+        run.signature = sig.hexdigest()
+        run.elements = len(elements)
+        run.ok = not run.errors
+        return run
+
+
+def concurrent_sessions(base_url: str, page: str, sessions: int, reruns: int = 1,
+                        timeout: float = 300.0) -> list[list[Run] | BaseException]:
+    """Open ``sessions`` sessions at once; each runs ``page`` and then reruns it ``reruns`` times.
+
+    All sessions connect first and then request their first run together (a barrier), like a
+    class opening the same page at the same moment.
+
+    Returns
+    -------
+    list
+        Per session, its runs in order (first run, then reruns), or the exception that ended
+        it (:class:`SessionError` for a lost or timed-out session).
+    """
+    import threading
+
+    barrier = threading.Barrier(sessions)
+    results: list = [None] * sessions
+
+    def one(i):
+        try:
+            with StreamlitSession(base_url, timeout=timeout) as s:
+                try:
+                    barrier.wait(timeout=timeout)
+                except threading.BrokenBarrierError:
+                    pass  # another session failed to connect: carry on, it is reported itself
+                results[i] = [s.run_page(page) for _ in range(1 + reruns)]
+        except BaseException as exc:  # noqa: BLE001 - reported per session
+            barrier.abort()
+            results[i] = exc
+
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
