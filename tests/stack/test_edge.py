@@ -66,7 +66,10 @@ def edge(docker_engine, base_image, scratch):
         p.gw = gw
         p.origin = f"https://{gw}:{p.env['PROXY_HTTPS_PORT']}"
         try:
-            documented(p, "up", "-d", "--build", "--wait", timeout=2400)
+            up = documented(p, "up", "-d", "--build", "--wait", timeout=2400, check=False)
+            if up.returncode != 0:
+                logs = documented(p, "logs", "--tail", "30", "--no-color", check=False, timeout=120).stdout
+                raise AssertionError(f"up failed:\n{up.stderr[-2000:]}\n--- logs ---\n{logs[-6000:]}")
             yield p
         finally:
             p.cleanup()
