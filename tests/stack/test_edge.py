@@ -27,7 +27,7 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import ARTIFACTS, free_port, make_project, require_e2e, run
+from conftest import ARTIFACTS, free_port, make_project, require_e2e, run, wait_for
 
 pytestmark = pytest.mark.e2e
 LIMIT_MB = 3
@@ -66,7 +66,10 @@ def edge(docker_engine, base_image, scratch):
         p.gw = gw
         p.origin = f"https://{gw}:{p.env['PROXY_HTTPS_PORT']}"
         try:
-            documented(p, "up", "-d", "--build", "--wait", timeout=2400)
+            up = documented(p, "up", "-d", "--build", "--wait", timeout=2400, check=False)
+            if up.returncode != 0:
+                logs = documented(p, "logs", "--tail", "30", "--no-color", check=False, timeout=120).stdout
+                raise AssertionError(f"up failed:\n{up.stderr[-2000:]}\n--- logs ---\n{logs[-6000:]}")
             yield p
         finally:
             p.cleanup()
@@ -325,6 +328,9 @@ def _png(side=256) -> bytes:
 
 def test_upload_in_a_real_browser_through_the_proxy_with_xsrf(edge, proxy_page, tmp_path):
     pg = proxy_page
+    # Streamlit may be restarting after the gallery tour (overlapping numba renders crash the
+    # workqueue threading layer, issue 10): start once it answers again.
+    wait_for(lambda: get(edge, "/app/_stcore/health").text == "ok", timeout=180, what="streamlit health")
     pg.goto(edge.origin + "/app/box_counting", wait_until="domcontentloaded")
     pg.get_by_role("heading", name="Box-counting dimension").wait_for(timeout=120_000)
     pg.locator(FIGURE).first.wait_for(state="visible", timeout=120_000)  # the example's render is done
