@@ -17,6 +17,13 @@ set -eu
 
 log() { printf 'fractal-entrypoint: %s\n' "$*" >&2; }
 
+# Give a folder's tree to $uid:$gid. Mount points below it (the bind-mounted checkout under
+# HOME, say) and their contents are left alone: -xdev alone would still chown the mount point.
+hand_over() {
+  find "$1" -xdev \( -type d ! -path "$1" -exec mountpoint -q {} \; -prune \) -o \
+    \( ! -user "$uid" -o ! -group "$gid" \) -exec chown -h "$uid:$gid" {} +
+}
+
 # Report folders the service must write but cannot (the log; JupyterLab shows it too).
 check_writable() {
   for d in ${FRACTAL_WRITABLE_DIRS:-}; do
@@ -61,12 +68,12 @@ else
   [ "$(id -g app)" = "$gid" ] || groupmod --non-unique --gid "$gid" app
   sed -i "s/^app:x:[0-9]*:[0-9]*:/app:x:$uid:$gid:/" /etc/passwd
   home=/home/app
-  # HOME lives in the image: hand it over, never crossing into a bind mount (-xdev).
-  find "$home" -xdev \( ! -user "$uid" -o ! -group "$gid" \) -exec chown -h "$uid:$gid" {} +
+  # HOME lives in the image: hand it over (not the bind mounts below it).
+  hand_over "$home"
 fi
 for d in ${FRACTAL_STATE_DIRS:-}; do
   [ -d "$d" ] || continue
-  find "$d" -xdev \( ! -user "$uid" -o ! -group "$gid" \) -exec chown -h "$uid:$gid" {} +
+  hand_over "$d"
 done
 
 drop() {

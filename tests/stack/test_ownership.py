@@ -142,6 +142,9 @@ def test_unwritable_checkout_is_reported_and_jupyterlab_shows_read_only(
     before: the same check passes for the real owner in the test below)."""
     p = _up_as((501, 20), shared_images, base_image, scratch, HOST_UID="4242", HOST_GID="4242")
     try:
+        # The checkout itself is never chowned (it sits below the image's HOME, /home/app/work).
+        st = (p.dir / "docs").stat()
+        assert (st.st_uid, st.st_gid) == (501, 20)
         logs = p.compose("logs", "jupyter").stdout
         assert "/home/app/work is not writable by UID 4242" in logs
         # JupyterLab's own notification says so when it opens ...
