@@ -87,7 +87,7 @@ class StreamlitSession:
     base_url : str
         ``http://host:port`` plus the server's base path, e.g. ``http://127.0.0.1:8501/app``.
     timeout : float
-        Seconds to wait for any one message, in seconds.
+        Seconds to wait for any one message (also for the whole media fetch of one URL).
 
     Raises
     ------
@@ -138,13 +138,21 @@ class StreamlitSession:
         cs.context_info.url = f"{self.base_url}/{page}"
         self.ws.send_binary(back.SerializeToString())
 
-    def _recv(self) -> ForwardMsg:
-        try:
-            raw = self.ws.recv()
-        except websocket.WebSocketTimeoutException as exc:
-            raise SessionError(f"no message for {self.timeout} s") from exc
-        except Exception as exc:
-            raise SessionError(f"websocket closed: {exc!r}") from exc
+    def _recv(self, deadline: float) -> ForwardMsg:
+        # Short socket timeouts, re-armed until the deadline: the server's pings are answered
+        # inside recv() and would otherwise restart a single long timeout forever.
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SessionError(f"no message for {self.timeout} s")
+            self.ws.settimeout(min(remaining, 5.0))
+            try:
+                raw = self.ws.recv()
+                break
+            except websocket.WebSocketTimeoutException:
+                continue
+            except Exception as exc:
+                raise SessionError(f"websocket closed: {exc!r}") from exc
         if not raw:
             raise SessionError("websocket closed by the server")
         msg = ForwardMsg()
@@ -175,7 +183,7 @@ class StreamlitSession:
         urls: list[str] = []
         status = None
         while status is None:
-            msg = self._recv()
+            msg = self._recv(time.monotonic() + self.timeout)
             kind = msg.WhichOneof("type")
             if kind == "new_session":
                 self.session_id = msg.new_session.initialize.session_id or self.session_id
