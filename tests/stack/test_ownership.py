@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import jupyter_session, make_project, run
+from conftest import jupyter_session, make_project, run, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -197,3 +197,20 @@ def test_production_builds_and_runs_with_a_mac_uid_gid(docker_engine, base_image
         assert owner.strip() == "501:20"
     finally:
         p.cleanup()
+
+
+def test_docs_polling_switch_reaches_the_watcher_and_rebuilds(shared_images, base_image, scratch):
+    """DOCS_FILE_WATCHER=poll (Docker Desktop on Windows/macOS: no inotify events from host
+    folders) makes sphinx-autobuild's watcher (watchfiles) poll; an edit is still rebuilt."""
+    p = _up_as((1000, 1000), shared_images, base_image, scratch, DOCS_FILE_WATCHER="poll")
+    try:
+        top = run(["docker", "top", p.container("docs"), "-o", "pid,args"]).stdout
+        pid = next(line.split()[0] for line in top.splitlines() if "sphinx-autobuild" in line)
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert b"WATCHFILES_FORCE_POLLING=true" in environ
+        page = p.dir / "docs" / "quickstart.md"
+        page.write_text(page.read_text() + "\n\nPolling probe 7f3a.\n")
+        wait_for(lambda: "Polling probe 7f3a" in requests.get(p.url("docs", "/quickstart.html"), timeout=10).text,
+                 timeout=180, what="the docs server to rebuild the edited page")
+    finally:
+        _down(p)
