@@ -9,6 +9,7 @@ import time
 import pytest
 
 from conftest import ARTIFACTS
+from utils.offline import tour, watch
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -98,3 +99,19 @@ def test_docs_search_finds_a_notebook(dev_stack, page):
     results.first.wait_for(timeout=60_000)
     assert "Hurst" in page.locator("#search-results, ul.search").first.inner_text()
     page.screenshot(path=str(ARTIFACTS / "docs-search.png"))
+
+
+def test_nothing_a_visitor_loads_leaves_the_dev_server(dev_stack, browser):
+    """The dev stack too (issue 13): every gallery page, JupyterLab and every docs page make
+    the browser contact 127.0.0.1 only."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    watch(pg, "127.0.0.1")
+    try:
+        tour(pg, gallery=dev_stack.url("streamlit", "/"), jupyterlab=dev_stack.login_url(),
+             docs=dev_stack.url("docs", "").rstrip("/"), local_host="127.0.0.1")
+    finally:
+        ctx.close()
+    assert pg.foreign == [], sorted(set(pg.foreign))
+    assert pg.console_bad == [], pg.console_bad
+    assert pg.forbidden == [], pg.forbidden

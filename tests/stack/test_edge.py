@@ -28,6 +28,7 @@ import requests
 from PIL import Image
 
 from conftest import ARTIFACTS, free_port, make_project, require_e2e, run, wait_for
+from utils.offline import FIGURE, tour, watch
 
 pytestmark = pytest.mark.e2e
 LIMIT_MB = 3
@@ -259,61 +260,22 @@ def test_docs_has_no_route_out_at_all(edge):
 def proxy_page(edge, browser):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, ignore_https_errors=True)
     pg = ctx.new_page()
-    pg.foreign, pg.console_bad, pg.forbidden = [], [], []
-    pg.on("request", lambda r: urllib.parse.urlsplit(r.url).hostname not in (edge.gw, None)
-          and urllib.parse.urlsplit(r.url).scheme not in ("data", "blob") and pg.foreign.append(r.url))
-    pg.on("console", lambda m: m.type == "error" and re.search(r"Content Security Policy|Refused to|403", m.text)
-          and pg.console_bad.append(m.text))
-    pg.on("response", lambda r: r.status == 403 and pg.forbidden.append(r.url))
+    watch(pg, edge.gw)
     try:
         yield pg
     finally:
         ctx.close()
 
 
-FIGURE = "[data-testid='stImage'] img, [data-testid='stPlotlyChart'] .js-plotly-plot"
-
-
 def test_nothing_a_visitor_loads_leaves_the_server(edge, proxy_page):
     pg = proxy_page
-    # Every gallery page.
-    pg.goto(edge.origin + "/app/", wait_until="domcontentloaded")
-    pg.locator(FIGURE).first.wait_for(timeout=120_000)
-    links = pg.locator("[data-testid='stSidebarNav'] a")
-    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
-    assert len(hrefs) >= 9, hrefs
-    for href in hrefs:
-        pg.goto(urllib.parse.urljoin(edge.origin + "/app/", href), wait_until="domcontentloaded")
-        pg.get_by_role("heading", level=1).first.wait_for(timeout=120_000)
-        # One render at a time: wait for the page's figure before leaving it (overlapping numba
-        # renders from several sessions crash the workqueue threading layer, issue 10).
-        pg.locator(FIGURE).first.wait_for(state="visible", timeout=120_000)
-        pg.wait_for_load_state("networkidle", timeout=60_000)
-        # The favicon is fetched by the browser, not the page (no request event): check its URL.
-        icon = pg.evaluate("[...document.querySelectorAll('link[rel~=icon]')].map(l => l.href)")
-        pg.foreign += [u for u in icon if urllib.parse.urlsplit(u).hostname not in (edge.gw, None)]
-    # JupyterLab.
-    pg.goto(f"{edge.origin}/jupyter/lab?token={edge.env['JUPYTER_TOKEN']}", wait_until="domcontentloaded")
     try:
-        pg.locator(".jp-DirListing-item").first.wait_for(timeout=180_000)
+        tour(pg, gallery=edge.origin + "/app/", jupyterlab=f"{edge.origin}/jupyter/lab?token={edge.env['JUPYTER_TOKEN']}",
+             docs=edge.origin, local_host=edge.gw)
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)
-        pg.screenshot(path=str(ARTIFACTS / "edge-jupyterlab.png"))
+        pg.screenshot(path=str(ARTIFACTS / "edge-tour.png"))
         raise
-    pg.wait_for_load_state("networkidle", timeout=60_000)
-    # Every docs page, by following the site's own links.
-    todo, done = ["/"], set()
-    while todo:
-        path = todo.pop()
-        if path in done:
-            continue
-        done.add(path)
-        pg.goto(edge.origin + path, wait_until="networkidle")
-        for a in pg.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
-            u = urllib.parse.urlsplit(a)
-            if u.hostname == edge.gw and u.path.endswith(".html") and "/_" not in u.path:
-                todo.append(u.path)
-    assert len(done) >= 10, done
     assert pg.foreign == [], sorted(set(pg.foreign))
     assert pg.console_bad == [], pg.console_bad
     assert pg.forbidden == [], pg.forbidden

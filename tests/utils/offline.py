@@ -1,0 +1,79 @@
+"""A browser tour of every page a visitor can open, recording anything fetched from elsewhere.
+
+Used by the production edge test (through the TLS proxy) and the dev-stack browser test: no
+page of the gallery, JupyterLab or the docs may make the visitor's browser contact a host
+other than the server's own (a font host, a CDN: an offline machine breaks, and a third party
+learns of every visit).
+"""
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+__all__ = ["watch", "tour"]
+
+FIGURE = "[data-testid='stImage'] img, [data-testid='stPlotlyChart'] .js-plotly-plot"
+
+
+def watch(page, local_host: str) -> None:
+    """Record on ``page`` every request to a host other than ``local_host`` (``page.foreign``),
+    console errors about CSP or refusals (``page.console_bad``) and 403 answers (``page.forbidden``)."""
+    page.foreign, page.console_bad, page.forbidden = [], [], []
+    page.on("request", lambda r: urllib.parse.urlsplit(r.url).hostname not in (local_host, None)
+            and urllib.parse.urlsplit(r.url).scheme not in ("data", "blob") and page.foreign.append(r.url))
+    page.on("console", lambda m: m.type == "error" and re.search(r"Content Security Policy|Refused to|403", m.text)
+            and page.console_bad.append(m.text))
+    page.on("response", lambda r: r.status == 403 and page.forbidden.append(r.url))
+
+
+def tour(page, *, gallery: str, jupyterlab: str, docs: str, local_host: str) -> set[str]:
+    """Open every gallery page, JupyterLab and every docs page reachable from ``docs``.
+
+    Parameters
+    ----------
+    page : playwright.sync_api.Page
+        A page prepared with :func:`watch`.
+    gallery : str
+        URL of the gallery's home page (ending in ``/``).
+    jupyterlab : str
+        URL of JupyterLab, with the login token.
+    docs : str
+        Origin (and base path) of the docs site, without a trailing slash.
+    local_host : str
+        The host name the server is reached by; favicons elsewhere are recorded as foreign.
+
+    Returns
+    -------
+    set of str
+        The docs paths visited.
+    """
+    page.goto(gallery, wait_until="domcontentloaded")
+    page.locator(FIGURE).first.wait_for(timeout=120_000)
+    links = page.locator("[data-testid='stSidebarNav'] a")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert len(hrefs) >= 9, hrefs
+    for href in hrefs:
+        page.goto(urllib.parse.urljoin(gallery, href), wait_until="domcontentloaded")
+        page.get_by_role("heading", level=1).first.wait_for(timeout=120_000)
+        page.locator(FIGURE).first.wait_for(state="visible", timeout=120_000)
+        page.wait_for_load_state("networkidle", timeout=60_000)
+        # The favicon is fetched by the browser, not the page (no request event): check its URL.
+        icon = page.evaluate("[...document.querySelectorAll('link[rel~=icon]')].map(l => l.href)")
+        page.foreign += [u for u in icon if urllib.parse.urlsplit(u).hostname not in (local_host, None)]
+    page.goto(jupyterlab, wait_until="domcontentloaded")
+    page.locator(".jp-DirListing-item").first.wait_for(timeout=180_000)
+    page.wait_for_load_state("networkidle", timeout=60_000)
+    todo, done = ["/"], set()
+    base = urllib.parse.urlsplit(docs)
+    while todo:
+        path = todo.pop()
+        if path in done:
+            continue
+        done.add(path)
+        page.goto(docs + path, wait_until="networkidle")
+        for a in page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
+            u = urllib.parse.urlsplit(a)
+            if u.netloc == base.netloc and u.path.endswith(".html") and "/_" not in u.path:
+                todo.append(u.path)
+    assert len(done) >= 10, done
+    return done
