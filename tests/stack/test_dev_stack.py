@@ -125,23 +125,30 @@ def test_numba_cache_in_named_volume(dev_stack):
 
 
 def test_files_written_by_containers_are_not_root(dev_stack):
-    uid = dev_stack.compose("exec", "-T", "streamlit", "id", "-u").stdout.strip()
-    assert uid == str(HOST_UID) and uid != "0"
+    """The servers run as HOST_UID (the entrypoint dropped root before starting them); only the
+    init and a healthcheck being started are root. (`exec` defaults to root in development.)"""
+    for svc in ("streamlit", "jupyter", "docs"):
+        top = run(["docker", "top", dev_stack.container(svc), "-o", "uid,args"]).stdout.splitlines()[1:]
+        servers = [line for line in top if not any(t in line for t in ("docker-init", "runc init", "fractal-healthcheck"))]
+        assert servers, (svc, top)
+        for line in servers:
+            assert line.split()[0] == str(HOST_UID) != "0", (svc, line)
 
 
 def test_stop_is_fast(dev_stack):
     t0 = time.monotonic()
-    dev_stack.compose("stop")
-    took = time.monotonic() - t0
-    print(f"\ndocker compose stop took {took:.1f} s")
-    # Well under the 10 s default timeout only if every PID 1 forwards SIGTERM (init + exec).
-    assert took < 8
-    for svc in ("streamlit", "jupyter", "docs"):
-        cid = dev_stack.compose("ps", "-aq", svc).stdout.strip()
-        code = run(["docker", "inspect", cid, "--format", "{{.State.ExitCode}}"]).stdout.strip()
-        assert code != "137", f"{svc} was SIGKILLed instead of stopping on SIGTERM"
-    dev_stack.compose("start")
-    dev_stack.compose("up", "--wait", "--detach")
+    try:
+        dev_stack.compose("stop")
+        print(f"\ndocker compose stop took {time.monotonic() - t0:.1f} s")
+        # Every server stopped on SIGTERM (init + exec forward it) within stop_grace_period:
+        # a service that ignored it would have been SIGKILLed (exit code 137).
+        for svc in ("streamlit", "jupyter", "docs"):
+            cid = dev_stack.compose("ps", "-aq", svc).stdout.strip()
+            code = run(["docker", "inspect", cid, "--format", "{{.State.ExitCode}}"]).stdout.strip()
+            assert code != "137", f"{svc} was SIGKILLed instead of stopping on SIGTERM"
+    finally:  # the stack is shared with the tests that follow
+        dev_stack.compose("start")
+        dev_stack.compose("up", "--wait", "--detach")
 
 
 @pytest.mark.parametrize("var,value,message", [

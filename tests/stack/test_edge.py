@@ -21,6 +21,7 @@ import socket
 import subprocess
 import urllib.parse
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -51,8 +52,16 @@ def edge(docker_engine, base_image, scratch):
     try:
         gw = run(["docker", "network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", net]).stdout.strip()
         assert gw and not gw.startswith("127."), gw
+        # The server's name, as a class would use it: JupyterLab's Host check (issue 15) admits
+        # only loopback addresses and the names in ALLOWED_HOSTS. The name resolves to the
+        # address through /etc/hosts for this module only.
+        name = f"edge-{uuid.uuid4().hex[:8]}.test"
+        hosts = Path("/etc/hosts")
+        hosts_before = hosts.read_text()
+        hosts.write_text(hosts_before + f"\n{gw} {name}\n")
         p = make_project(scratch, base_image, "edge", APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
                          DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()), BIND_ADDRESS=gw,
+                         ALLOWED_HOSTS=name, JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
                          MAX_UPLOAD_MB=str(LIMIT_MB))
         p.files = ["compose.yaml", "compose.prod.yaml"]
         # The documented production .env: both files and the proxy profile, for up and down.
@@ -60,12 +69,13 @@ def edge(docker_engine, base_image, scratch):
         certs = p.dir / "certs" / "proxy"
         certs.mkdir(parents=True, exist_ok=True)
         run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-             "-addext", f"subjectAltName=DNS:localhost,IP:127.0.0.1,IP:{gw}",
+             "-addext", f"subjectAltName=DNS:localhost,DNS:{name},IP:127.0.0.1,IP:{gw}",
              "-keyout", str(certs / "tls.key"), "-out", str(certs / "tls.crt")])
         (certs / "tls.key").chmod(0o644)
         p.ca = str(certs / "tls.crt")
         p.gw = gw
-        p.origin = f"https://{gw}:{p.env['PROXY_HTTPS_PORT']}"
+        p.host = name
+        p.origin = f"https://{name}:{p.env['PROXY_HTTPS_PORT']}"
         try:
             up = documented(p, "up", "-d", "--build", "--wait", timeout=2400, check=False)
             if up.returncode != 0:
@@ -76,6 +86,8 @@ def edge(docker_engine, base_image, scratch):
             p.cleanup()
     finally:
         run(["docker", "network", "rm", net], check=False)
+        if "hosts_before" in locals():
+            hosts.write_text(hosts_before)
 
 
 def documented(p, *args, timeout=600, check=True, extra_env=None):
@@ -117,7 +129,7 @@ REDIRECTING = ["/app", "/jupyter", "/jupyter/", "/jupyter/lab", "/apps", "/noteb
 @pytest.mark.parametrize("host_header", [None, "localhost"])
 def test_every_redirect_keeps_scheme_host_and_port(edge, host_header):
     port = int(edge.env["PROXY_HTTPS_PORT"])
-    host = host_header or edge.gw
+    host = host_header or edge.host
     headers = {"Host": f"{host}:{port}"} if host_header else {}
     for path in REDIRECTING:
         r = get(edge, path, headers=headers, allow_redirects=False)
@@ -260,7 +272,7 @@ def test_docs_has_no_route_out_at_all(edge):
 def proxy_page(edge, browser):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, ignore_https_errors=True)
     pg = ctx.new_page()
-    watch(pg, edge.gw)
+    watch(pg, edge.host)
     try:
         yield pg
     finally:
@@ -271,7 +283,7 @@ def test_nothing_a_visitor_loads_leaves_the_server(edge, proxy_page):
     pg = proxy_page
     try:
         tour(pg, gallery=edge.origin + "/app/", jupyterlab=f"{edge.origin}/jupyter/lab?token={edge.env['JUPYTER_TOKEN']}",
-             docs=edge.origin, local_host=edge.gw)
+             docs=edge.origin, local_host=edge.host)
     except Exception:
         ARTIFACTS.mkdir(exist_ok=True)
         pg.screenshot(path=str(ARTIFACTS / "edge-tour.png"))

@@ -27,7 +27,8 @@ LOAD = ("import fractalkit as f, numpy as np\n"
 
 @pytest.fixture(scope="module")
 def prod_jupyter(docker_engine, base_image, scratch):
-    p = make_project(scratch, base_image, "jprod", APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
+    p = make_project(scratch, base_image, "jprod", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
+                     APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
                      DEPLOY_ENV="e2e", JUPYTER_MEMORY="1g", JUPYTER_CULL_IDLE_TIMEOUT=str(CULL_S),
                      JUPYTER_CULL_INTERVAL="5")
     p.files = ["compose.yaml", "compose.prod.yaml"]

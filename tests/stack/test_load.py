@@ -29,7 +29,8 @@ PAGES = ["", *sorted(p.stem for p in (ROOT / "apps").glob("*.py")
 
 @pytest.fixture(scope="module")
 def prod_streamlit(docker_engine, base_image, scratch):
-    p = make_project(scratch, base_image, "load", APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
+    p = make_project(scratch, base_image, "load", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
+                     APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
                      DEPLOY_ENV="e2e")
     p.files = ["compose.yaml", "compose.prod.yaml"]
     try:

@@ -205,7 +205,9 @@ def test_docs_polling_switch_reaches_the_watcher_and_rebuilds(shared_images, bas
     p = _up_as((1000, 1000), shared_images, base_image, scratch, DOCS_FILE_WATCHER="poll")
     try:
         top = run(["docker", "top", p.container("docs"), "-o", "pid,args"]).stdout
-        pid = next(line.split()[0] for line in top.splitlines() if "sphinx-autobuild" in line)
+        # (the python process itself: the init's command line quotes the whole `sh -c` string too)
+        pid = next(line.split()[0] for line in top.splitlines()
+                   if line.split()[1:2] == ["/opt/venv/bin/python"] and "sphinx-autobuild" in line)
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         assert b"WATCHFILES_FORCE_POLLING=true" in environ
         page = p.dir / "docs" / "quickstart.md"
