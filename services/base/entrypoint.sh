@@ -35,6 +35,17 @@ check_writable() {
   done
 }
 
+# Published beyond this machine, every service needs the names it is reached by: JupyterLab
+# and Streamlit refuse other Host headers (DNS rebinding), so none of them starts without them.
+case "${BIND_ADDRESS:-127.0.0.1}" in
+  127.*|localhost|::1|'[::1]') ;;
+  *) if [ -z "${ALLOWED_HOSTS:-}" ]; then
+       log "ERROR: BIND_ADDRESS=$BIND_ADDRESS publishes this service beyond this machine:" \
+           "set ALLOWED_HOSTS in .env to the host names it is reached by (docs/configuration.md)"
+       exit 64
+     fi ;;
+esac
+
 if [ "$(id -u)" != 0 ]; then
   uid=$(id -u) gid=$(id -g)
   check_writable

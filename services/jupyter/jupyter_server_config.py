@@ -34,7 +34,7 @@ TOKEN_BYTES = 32
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
 _ADVICE = ("remove JUPYTER_TOKEN from .env to have a random one generated and kept, or set one of "
-           f"at least {MIN_TOKEN_LENGTH} characters, e.g. JUPYTER_TOKEN=$(openssl rand -hex 24)")
+           f"at least {MIN_TOKEN_LENGTH} characters, e.g. paste the output of `openssl rand -hex 24` (.env does not run commands)")
 
 
 class SettingError(ValueError):

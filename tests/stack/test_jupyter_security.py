@@ -142,3 +142,13 @@ def test_bad_settings_stop_jupyter_with_a_clear_message(second, env, message):
     assert out.returncode != 0
     refusal = [line for line in out.stderr.splitlines() if "JupyterLab refuses to start: " in line]
     assert refusal and message in refusal[0], out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("service", ["streamlit", "docs"])
+def test_beyond_loopback_without_allowed_hosts_no_service_starts(second, service):
+    """Not only JupyterLab: a gallery or docs server published on every interface with no
+    ALLOWED_HOSTS would answer any Host, so its entrypoint refuses before the server starts."""
+    out = second.compose("run", "--rm", "--no-deps", service, "timeout", "60", "sleep", "30", check=False,
+                         timeout=300, env={"BIND_ADDRESS": "0.0.0.0", "ALLOWED_HOSTS": ""})
+    assert out.returncode == 64, (out.returncode, out.stderr[-2000:])
+    assert "BIND_ADDRESS=0.0.0.0 publishes this service beyond this machine" in out.stderr
