@@ -128,14 +128,18 @@ def test_files_written_by_containers_are_not_root(dev_stack):
     """The servers run as HOST_UID (the entrypoint dropped root before starting them); only the
     init and a healthcheck being started are root. (`exec` defaults to root in development.)"""
     for svc in ("streamlit", "jupyter", "docs"):
-        top = run(["docker", "top", dev_stack.container(svc), "-o", "uid,args"]).stdout.splitlines()[1:]
+        top = run(["docker", "top", dev_stack.container(svc), "-o", "pid,uid,args"]).stdout.splitlines()[1:]
         servers = [line for line in top if not any(t in line for t in ("docker-init", "runc init", "fractal-healthcheck"))]
         assert servers, (svc, top)
         for line in servers:
-            assert line.split()[0] == str(HOST_UID) != "0", (svc, line)
+            assert line.split()[1] == str(HOST_UID) != "0", (svc, line)
 
 
 def test_stop_is_fast(dev_stack):
+    # Stop while the docs server is busy: an edit of src/ makes it rebuild (a sphinx child process).
+    probe = dev_stack.dir / "src" / "fractalkit" / "_stop_probe.py"
+    probe.write_text("VALUE = 1\n")
+    time.sleep(3)
     t0 = time.monotonic()
     try:
         dev_stack.compose("stop")
@@ -147,6 +151,7 @@ def test_stop_is_fast(dev_stack):
             code = run(["docker", "inspect", cid, "--format", "{{.State.ExitCode}}"]).stdout.strip()
             assert code != "137", f"{svc} was SIGKILLed instead of stopping on SIGTERM"
     finally:  # the stack is shared with the tests that follow
+        probe.unlink()
         dev_stack.compose("start")
         dev_stack.compose("up", "--wait", "--detach")
 
