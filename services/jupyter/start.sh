@@ -25,6 +25,7 @@ exec jupyter lab \
   --ServerApp.base_url="${JUPYTER_BASE_URL}" \
   --ServerApp.root_dir="${JUPYTER_ROOT}" \
   --ServerApp.open_browser=False \
+  --LabApp.check_for_updates_class=fractal_notice.WritableRootCheck \
   --ServerApp.max_body_size="$(( (${MAX_UPLOAD_MB:-25} + 1) * 1048576 ))" \
   --MappingKernelManager.cull_idle_timeout="${JUPYTER_CULL_IDLE_TIMEOUT}" \
   --MappingKernelManager.cull_interval="${JUPYTER_CULL_INTERVAL}" \

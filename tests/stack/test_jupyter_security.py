@@ -137,8 +137,8 @@ def test_token_survives_down_and_up_but_not_down_v(second):
 def test_bad_settings_stop_jupyter_with_a_clear_message(second, env, message):
     # `run` publishes no port (nothing is exposed even for BIND_ADDRESS=0.0.0.0); `timeout`
     # ends a server that wrongly starts, and the test then fails on the missing message.
-    out = second.compose("run", "--rm", "--no-deps", "jupyter", "timeout", "60", "start-jupyter",
-                         check=False, timeout=300, env=env)
+    out = second.compose("run", "--rm", "--no-deps", "jupyter", "timeout", "300", "start-jupyter",
+                         check=False, timeout=420, env=env)
     assert out.returncode != 0
     # (BIND_ADDRESS without ALLOWED_HOSTS is refused earlier, by the entrypoint of every service)
     refusal = [line for line in out.stderr.splitlines()
