@@ -135,11 +135,10 @@ def test_named_volumes_follow_an_owner_change(shared_images, base_image, scratch
 
 
 @pytest.mark.browser
-def test_unwritable_checkout_is_reported_and_jupyterlab_shows_read_only(
-        shared_images, base_image, scratch, page):
-    """The negative control: HOST_UID names a user who cannot write the checkout. The log says
-    so at start, and JupyterLab marks the notebook read-only (what a wrong owner looked like
-    before: the same check passes for the real owner in the test below)."""
+def test_unwritable_checkout_is_reported_and_jupyterlab_cannot_save(shared_images, base_image, scratch, page):
+    """The negative control: HOST_UID names a user who cannot write the checkout. The log and
+    JupyterLab say so at start, and saving in JupyterLab fails (what a wrong owner looked like
+    before: the same save succeeds for the real owner in the test below)."""
     p = _up_as((501, 20), shared_images, base_image, scratch, HOST_UID="4242", HOST_GID="4242")
     try:
         # The checkout itself is never chowned (it sits below the image's HOME, /home/app/work).
@@ -147,33 +146,42 @@ def test_unwritable_checkout_is_reported_and_jupyterlab_shows_read_only(
         assert (st.st_uid, st.st_gid) == (501, 20)
         logs = p.compose("logs", "jupyter").stdout
         assert "/home/app/work is not writable by UID 4242" in logs
-        # JupyterLab's own notification says so when it opens ...
+        # JupyterLab's own notification says so ...
         note = jupyter_session(p).get(p.url("jupyter", "/lab/api/update"), timeout=30).json()["notification"]
         assert note and "/home/app/work is not writable by UID 4242" in note["message"], note
-        # ... and marks the notebook read-only.
-        assert _read_only_label(p, page) is True
-        assert page.get_by_text(re.compile("is not writable by UID 4242")).count() > 0
+        # ... and a save from the browser does not reach the disk.
+        assert _saved_in_jupyterlab(p, page) is None
     finally:
         _down(p)
 
 
 @pytest.mark.browser
-def test_jupyterlab_opens_notebooks_writable_for_a_mac_owner(shared_images, base_image, scratch, page):
+def test_jupyterlab_saves_notebooks_for_a_mac_owner(shared_images, base_image, scratch, page):
     p = _up_as((501, 20), shared_images, base_image, scratch)
     try:
-        assert _read_only_label(p, page) is False
+        saved = _saved_in_jupyterlab(p, page)
+        assert saved is not None, "Ctrl+S in JupyterLab wrote no checkpoint"
+        assert (saved.st_uid, saved.st_gid) == (501, 20)
     finally:
         _down(p)
 
 
-def _read_only_label(p, page) -> bool:
-    """Open a teaching notebook in JupyterLab; True if its toolbar says "… is read-only"."""
+def _saved_in_jupyterlab(p, page):
+    """Open a teaching notebook in JupyterLab and press Ctrl+S. The stat of the checkpoint the
+    save writes next to it, or None if none appeared within 20 s."""
     page.goto(p.url("jupyter", f"/lab/tree/notebooks/01-escape-time.ipynb?token={p.token}"),
               wait_until="domcontentloaded")
-    page.locator(".jp-Notebook .jp-CodeCell").first.wait_for(timeout=120_000)
+    cell = page.locator(".jp-Notebook .jp-CodeCell").first
+    cell.wait_for(timeout=120_000)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
-    page.wait_for_timeout(1000)
-    return page.locator(".jp-ToolbarLabelComponent", has_text=re.compile("is read-only")).count() > 0
+    cell.click()
+    page.keyboard.press("Control+s")
+    checkpoint = p.dir / "docs" / "notebooks" / ".ipynb_checkpoints" / "01-escape-time-checkpoint.ipynb"
+    try:
+        wait_for(checkpoint.exists, timeout=20, what="the checkpoint of a save")
+    except AssertionError:
+        return None
+    return checkpoint.stat()
 
 
 def test_production_builds_and_runs_with_a_mac_uid_gid(docker_engine, base_image, scratch):
