@@ -20,8 +20,6 @@ MAX_LSYSTEM_SYMBOLS = 5_000_000
 MAX_PARTICLES = 200_000
 #: Largest number of animation frames.
 MAX_FRAMES = 240
-#: Largest upload accepted for analysis (bytes).
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
 class WorkLimitError(ValueError):
