@@ -69,10 +69,14 @@ def test_jupyterlab_login_open_notebook_run_first_cell(dev_stack, page):
     page.goto(dev_stack.login_url(), wait_until="domcontentloaded")  # the URL the log prints
     page.wait_for_url(re.compile(r"/lab(\?|$)"), timeout=60_000)
     page.locator(".jp-LabShell, #main").first.wait_for(timeout=120_000)
-    page.goto(dev_stack.url("jupyter", "/lab/tree/notebooks/01-escape-time.ipynb"), wait_until="domcontentloaded")
+    # JupyterLab shows "Idle" before its websocket to the new kernel is open, and a cell run in
+    # that moment is silently dropped: wait for the kernel's websocket and its first message.
+    with page.expect_websocket(lambda ws: "/api/kernels/" in ws.url, timeout=120_000) as ws_info:
+        page.goto(dev_stack.url("jupyter", "/lab/tree/notebooks/01-escape-time.ipynb"),
+                  wait_until="domcontentloaded")
+    ws_info.value.wait_for_event("framereceived", timeout=120_000)
     cell = page.locator(".jp-Notebook .jp-CodeCell").first
     cell.wait_for(timeout=120_000)
-    # the kernel is connected and idle (a cell run before that can be dropped)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
     cell.locator(".jp-InputArea-editor").click()
     page.keyboard.press("Shift+Enter")

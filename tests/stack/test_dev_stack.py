@@ -136,10 +136,14 @@ def test_files_written_by_containers_are_not_root(dev_stack):
 
 
 def test_stop_is_fast(dev_stack):
-    # Stop while the docs server is busy: an edit of src/ makes it rebuild (a sphinx child process).
+    # Stop while the docs server is at its busiest: an edit of src/ makes it rebuild and re-execute
+    # the notebooks (conf.py keys the notebook cache on src/), so a sphinx child runs a Jupyter kernel.
     probe = dev_stack.dir / "src" / "fractalkit" / "_stop_probe.py"
     probe.write_text("VALUE = 1\n")
-    time.sleep(3)
+    deadline = time.monotonic() + 300
+    while "ipykernel_launcher" not in run(["docker", "top", dev_stack.container("docs")]).stdout:
+        assert time.monotonic() < deadline, "the docs server never re-executed a notebook after a src/ edit"
+        time.sleep(0.5)
     t0 = time.monotonic()
     try:
         dev_stack.compose("stop")

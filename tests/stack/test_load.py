@@ -60,7 +60,9 @@ def test_twenty_concurrent_sessions_see_what_a_lone_session_sees(prod_streamlit,
     differ = sum(r.signature != ref.signature for runs in results for r, ref in zip(runs, reference))
     assert differ == 0, f"{differ} of {2 * SESSIONS} runs differ from a lone session's"
     slowest = max(r.seconds for runs in results for r in runs)
-    print(f"\n{page or 'home'}: {SESSIONS} sessions x 2 runs ok, slowest {slowest:.1f} s")
+    retried = sum(len(r.retried) for runs in results for r in runs)
+    print(f"\n{page or 'home'}: {SESSIONS} sessions x 2 runs ok, slowest {slowest:.1f} s, "
+          f"{retried} media GETs retried on a new connection")
 
     state = _state(prod_streamlit)
     assert state["RestartCount"] == 0 and state["State"]["OOMKilled"] is False

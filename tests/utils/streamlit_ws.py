@@ -56,6 +56,9 @@ class Run:
         the same images, figures, text and widgets.
     media : dict
         Media path -> (HTTP status, bytes, SHA-256 of content).
+    retried : list of str
+        Media paths whose kept-alive connection closed without a response, fetched again once
+        on a new connection (what a browser does); a second failure is an error.
     """
 
     page: str
@@ -65,6 +68,7 @@ class Run:
     errors: list[str] = field(default_factory=list)
     signature: str = ""
     media: dict = field(default_factory=dict)
+    retried: list = field(default_factory=list)
     elements: int = 0
 
 
@@ -211,7 +215,13 @@ class StreamlitSession:
         for url in dict.fromkeys(urls):
             full = url if url.startswith("http") else f"{u.scheme}://{u.netloc}{u.path}{url}"
             try:
-                r = self.http.get(full, timeout=self.timeout)
+                try:
+                    r = self.http.get(full, timeout=self.timeout)
+                except requests.ConnectionError:
+                    # A kept-alive connection closed before any response byte: a browser retries
+                    # such an idempotent GET once on a new connection, and so does this client.
+                    run.retried.append(url)
+                    r = self.http.get(full, timeout=self.timeout, headers={"Connection": "close"})
                 digest = hashlib.sha256(r.content).hexdigest()
                 run.media[url] = (r.status_code, len(r.content), digest)
                 if r.status_code != 200:
