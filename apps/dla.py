@@ -9,25 +9,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 import streamlit as st
 
-from _shared import COLORMAPS, guarded, loglog_figure, page_config
+from _shared import COLORMAPS, guarded, loglog_figure, page_config, shared_results
 from fractalkit import colorize, dla, gyration_dimension, image_bytes
 
-CACHE_KEY = "_dla_results"
+#: Grown clusters kept for all sessions together: a cluster at the particle cap holds a
+#: ~29 MB lattice, so this keeps the last few, however many students are growing them.
+CLUSTER_CACHE_MB = 128
 
 
 def grow(particles: int, seed: int):
-    """Grow (or fetch from this session's cache) a cluster, with a progress bar."""
-    cache = st.session_state.setdefault(CACHE_KEY, {})
+    """Grow (or fetch from the server-wide cache) a cluster, with a progress bar."""
+    clusters = shared_results("dla-clusters", CLUSTER_CACHE_MB)
     key = (particles, seed)
-    if key not in cache:
+    cluster = clusters.get(key)
+    if cluster is None:
         bar = st.progress(0.0, "Growing…")
         cluster = dla(particles, seed=seed,
                       progress=lambda done, total: bar.progress(done / total, f"{done:,} / {total:,} particles"))
         bar.empty()
-        if len(cache) >= 6:
-            cache.pop(next(iter(cache)))
-        cache[key] = cluster
-    return cache[key]
+        clusters.put(key, cluster, cluster.grid.nbytes)
+    return cluster
 
 
 page_config("DLA growth")
