@@ -30,7 +30,7 @@ class Cluster(NamedTuple):
     radius: float
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _grow(grid, n_new, first_index, r_max, seed):
     np.random.seed(seed)
     size = grid.shape[0]

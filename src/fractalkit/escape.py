@@ -128,7 +128,7 @@ def _smooth(n, mag2, max_iter):
     return n + 1.0 - math.log(0.5 * math.log(mag2) / _LOG_R) / _LOG2
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def _mandelbrot_kernel(re, im, max_iter, smooth, shortcuts, out):
     ny = im.shape[0]
     nx = re.shape[0]
@@ -148,7 +148,7 @@ def _mandelbrot_kernel(re, im, max_iter, smooth, shortcuts, out):
                     out[y, x] = n
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def _julia_kernel(re, im, cr, ci, max_iter, smooth, out):
     ny = im.shape[0]
     nx = re.shape[0]

@@ -50,7 +50,7 @@ def validate_maps(maps, probs=None) -> tuple[np.ndarray, np.ndarray]:
     return maps, cum
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _chaos(maps, cum, n, seed, burn):
     np.random.seed(seed)
     out = np.empty((n, 2))
@@ -143,7 +143,7 @@ def expand(axiom: str, rules: dict, iterations: int, max_symbols: int = MAX_LSYS
     return s
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _turtle(codes, draw_mask, angle, heading, n_draw):
     start = np.empty((n_draw, 2))
     end = np.empty((n_draw, 2))

@@ -50,7 +50,7 @@ def _loglog_fit(x, y, used) -> tuple[float, float, float]:
     return float(slope), float(intercept), float(r2)
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def _or_reduce(a):
     n = a.shape[0] // 2
     out = np.empty((n, n), dtype=np.uint8)
@@ -65,7 +65,7 @@ def _or_reduce(a):
     return out, rows.sum()
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def _count(a):
     n = a.shape[0]
     rows = np.zeros(n, dtype=np.int64)

@@ -19,7 +19,7 @@ def _extent(xy: np.ndarray, pad: float = 0.02) -> tuple[float, float, float, flo
     return (cx - h, cx + h, cy - h, cy + h)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _hist(pts, x0, x1, y0, y1, ny, nx, out):
     sx = nx / (x1 - x0)
     sy = ny / (y1 - y0)
@@ -56,7 +56,7 @@ def density(points: np.ndarray, shape: tuple[int, int] = (512, 512), extent=None
     return out
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _lines(start, end, x0, x1, y0, y1, ny, nx, out):
     sx = (nx - 1) / (x1 - x0)
     sy = (ny - 1) / (y1 - y0)

@@ -84,7 +84,7 @@ def _power_law_noise(n: int, beta: float, seed: int) -> np.ndarray:
     return out / out.std()
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _diamond_square(k, hurst, seed):
     np.random.seed(seed)
     n = (1 << k) + 1
