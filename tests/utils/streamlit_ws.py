@@ -109,6 +109,8 @@ class StreamlitSession:
         self.http = requests.Session()
         self.ws: websocket.WebSocket | None = None
         self.session_id = ""
+        #: user key -> (widget id, element type) of the keyed sliders and number inputs seen
+        self.widgets: dict[str, tuple[str, str]] = {}
 
     def __enter__(self) -> "StreamlitSession":
         self.connect()
@@ -132,10 +134,22 @@ class StreamlitSession:
                 self.ws = None
         self.http.close()
 
-    def _send_rerun(self, page: str, query_string: str) -> None:
+    def _send_rerun(self, page: str, query_string: str, widgets: dict | None = None) -> None:
         back = BackMsg()
         cs = back.rerun_script
         cs.query_string = query_string
+        for key, value in (widgets or {}).items():
+            if key not in self.widgets:
+                raise SessionError(f"no keyed slider or number input {key!r} seen on this page yet")
+            wid, kind = self.widgets[key]
+            state = cs.widget_states.widgets.add()
+            state.id = wid
+            if kind == "slider":            # the frontend sends a slider's value as a list
+                state.double_array_value.data.append(float(value))
+            elif isinstance(value, int):
+                state.int_value = value
+            else:
+                state.double_value = float(value)
         cs.page_name = page
         cs.context_info.timezone = "UTC"
         cs.context_info.locale = "en-US"
@@ -163,8 +177,11 @@ class StreamlitSession:
         msg.ParseFromString(raw if isinstance(raw, bytes) else raw.encode())
         return msg
 
-    def run_page(self, page: str = "", query_string: str = "") -> Run:
+    def run_page(self, page: str = "", query_string: str = "", widgets: dict | None = None) -> Run:
         """Request a run of ``page`` (its URL path), wait for it, fetch its media.
+
+        ``widgets`` maps the user keys of sliders and number inputs that an earlier run of
+        this session displayed to the values to send, as the frontend does after an edit.
 
         Returns
         -------
@@ -174,7 +191,7 @@ class StreamlitSession:
         if self.ws is None:
             self.connect()
         t0 = time.perf_counter()
-        self._send_rerun(page, query_string)
+        self._send_rerun(page, query_string, widgets)
         return self._collect(Run(page), t0)
 
     def next_run(self, page: str = "") -> Run:
@@ -197,6 +214,11 @@ class StreamlitSession:
                 if d.WhichOneof("type") == "new_element" and d.new_element.WhichOneof("type") == "exception":
                     e = d.new_element.exception
                     run.errors.append(f"{e.type}: {e.message}")
+                el = d.new_element if d.WhichOneof("type") == "new_element" else None
+                el_type = el.WhichOneof("type") if el is not None else None
+                if el_type in ("slider", "number_input") and getattr(el, el_type).id.startswith("$$ID-"):
+                    wid = getattr(el, el_type).id  # "$$ID-<hash>-<user key>"
+                    self.widgets[wid.split("-", 2)[2]] = (wid, el_type)
                 found: list[str] = []
                 _media_urls(d, found)
                 urls += found
@@ -243,8 +265,11 @@ class StreamlitSession:
 
 
 def concurrent_sessions(base_url: str, page: str, sessions: int, reruns: int = 1,
-                        timeout: float = 300.0) -> list[list[Run] | BaseException]:
+                        timeout: float = 300.0, widgets=None) -> list[list[Run] | BaseException]:
     """Open ``sessions`` sessions at once; each runs ``page`` and then reruns it ``reruns`` times.
+
+    ``widgets``, if given, is called with the session's index and returns the widget values
+    (by user key) that session sends with its reruns, like a student who moved the sliders.
 
     All sessions connect first and then request their first run together (a barrier), like a
     class opening the same page at the same moment.
@@ -267,7 +292,9 @@ def concurrent_sessions(base_url: str, page: str, sessions: int, reruns: int = 1
                     barrier.wait(timeout=timeout)
                 except threading.BrokenBarrierError:
                     pass  # another session failed to connect: carry on, it is reported itself
-                results[i] = [s.run_page(page) for _ in range(1 + reruns)]
+                runs = [s.run_page(page)]
+                runs += [s.run_page(page, widgets=widgets(i) if widgets else None) for _ in range(reruns)]
+                results[i] = runs
         except BaseException as exc:  # noqa: BLE001 - reported per session
             barrier.abort()
             results[i] = exc
