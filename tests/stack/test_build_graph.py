@@ -68,6 +68,11 @@ def test_a_base_change_reaches_every_service_in_the_same_build(docker_engine, ba
 def test_classic_builder_from_an_empty_cache(docker_engine, base_image, scratch):
     """COMPOSE_BAKE=false and --no-cache: the classic builder, with nothing reused."""
     p = make_project(scratch, base_image, "classic", COMPOSE_BAKE="false")
+    # Its own cache keys from the first layer on (certs/ is the base's first COPY): a --no-cache
+    # build stores new records under the keys it computes, and a second record for a key other
+    # builds use would let their base and service targets pick different layers for the same
+    # content (the images would stop sharing the base's layers).
+    (p.dir / "certs" / f"cache-namespace-{uuid.uuid4().hex}.txt").write_text("classic-builder test\n")
     try:
         marker = _stamp(p)
         p.compose("build", "--no-cache", timeout=2400)
