@@ -17,16 +17,20 @@ from fractalkit import colorize, dla, gyration_dimension, image_bytes
 CLUSTER_CACHE_MB = 128
 
 
-def grow(particles: int, seed: int):
-    """Grow (or fetch from the server-wide cache) a cluster, with a progress bar."""
+def grow(particles: int, seed: int, slot):
+    """Grow (or fetch from the server-wide cache) a cluster, with a progress bar in ``slot``.
+
+    ``slot`` (an ``st.empty``) holds the bar while a cluster grows and is empty again after, so
+    the page has the same layout whether this session grew the cluster or another one did.
+    """
     clusters = shared_results("dla-clusters", CLUSTER_CACHE_MB)
     key = (particles, seed)
     cluster = clusters.get(key)
     if cluster is None:
-        bar = st.progress(0.0, "Growing…")
+        bar = slot.progress(0.0, "Growing…")
         cluster = dla(particles, seed=seed,
                       progress=lambda done, total: bar.progress(done / total, f"{done:,} / {total:,} particles"))
-        bar.empty()
+        slot.empty()
         clusters.put(key, cluster, cluster.grid.nbytes)
     return cluster
 
@@ -41,7 +45,7 @@ with st.sidebar:
     cmap = st.selectbox("Colour by arrival", COLORMAPS, index=2, key="d_cmap")
 
 with guarded():
-    cluster = grow(int(particles), int(seed))
+    cluster = grow(int(particles), int(seed), st.empty())
     # Crop to the cluster before converting: at the particle cap the lattice is 2703^2 but the
     # cluster spans ~1000^2, so each render's float copy is 8 MB instead of 58 MB (20 students
     # rendering the same shared cluster at once must fit the server's memory).
