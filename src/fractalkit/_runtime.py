@@ -7,16 +7,19 @@ Streamlit and Jupyter import numpy long before an app or notebook imports fracta
 
 Two things are set, each only where the user has not set it already:
 
-* **A thread-safe numba threading layer (TBB).** Streamlit runs each session's script in its
+* **A thread-safe numba threading layer (TBB on x86-64, OpenMP on arm64).** Streamlit runs each session's script in its
   own thread and notebooks may use threads, so parallel kernels are called concurrently.
   numba's ``workqueue`` layer is not thread-safe (it aborts the process, "Concurrent access
   has been detected", or returns wrong pixels); numba documents ``tbb`` as the only layer
   that is both thread- and fork-safe, and ``omp`` with GNU libgomp as thread- but not
-  fork-safe. TBB comes from the ``tbb`` wheel on PyPI (a declared dependency), so every
-  install has it. The layer is pinned explicitly (``NUMBA_THREADING_LAYER=tbb``): numba then
-  raises "No threading layer could be loaded" instead of silently falling back to
-  ``workqueue``. A user setting may pick ``omp``/``threadsafe``/``safe``; a layer that is
-  not thread-safe is refused with :class:`RuntimeError`.
+  fork-safe. TBB comes from the ``tbb`` wheel on PyPI (a declared dependency on x86-64), so
+  every x86-64 install has it. PyPI has no TBB wheel for arm64 (aarch64), so there the layer
+  is ``omp``: numba's wheel ships its OpenMP layer with GNU libgomp; the servers run sessions
+  in threads and kernels in separate processes, never a fork of a process that ran a kernel.
+  The layer is pinned explicitly (:data:`DEFAULT_LAYER`): numba then raises "No threading
+  layer could be loaded" instead of silently falling back to ``workqueue``. A user setting may
+  pick ``tbb``/``omp``/``threadsafe``/``safe``; a layer that is not thread-safe is refused
+  with :class:`RuntimeError`.
 * **Thread pools sized from the CPU limit of the container** (cgroup v2 ``cpu.max``, cgroup v1
   ``cpu.cfs_quota_us / cpu.cfs_period_us``, and the CPU affinity), not from the host's core
   count: ``NUMBA_NUM_THREADS``, ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` (numpy's and
@@ -28,13 +31,15 @@ from __future__ import annotations
 import ctypes
 import math
 import os
+import platform
 import sys
 from pathlib import Path
 
 #: Threading layers that numba documents as thread-safe.
 THREAD_SAFE_LAYERS = ("tbb", "omp", "threadsafe", "safe")
-#: The layer used unless the environment picks another thread-safe one.
-DEFAULT_LAYER = "tbb"
+#: The layer used unless the environment picks another thread-safe one: TBB where PyPI has a TBB
+#: wheel (x86-64), OpenMP elsewhere (arm64).
+DEFAULT_LAYER = "tbb" if platform.machine() in ("x86_64", "AMD64") else "omp"
 #: Environment variables that size the thread pools of numba, OpenMP, OpenBLAS and MKL.
 POOL_VARIABLES = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -137,7 +142,7 @@ def configure(environ=os.environ, cgroup_root: Path | str = CGROUP_ROOT) -> dict
         raise RuntimeError(
             f"NUMBA_THREADING_LAYER={layer!r} is not thread-safe; fractalkit kernels run from several "
             f"threads at once (Streamlit sessions). Use one of {', '.join(THREAD_SAFE_LAYERS)} "
-            "(default tbb, from the 'tbb' package).")
+            f"(default here: {DEFAULT_LAYER}).")
     environ["NUMBA_THREADING_LAYER"] = layer
     n = None
     for var in POOL_VARIABLES:
