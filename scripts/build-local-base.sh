@@ -2,20 +2,41 @@
 # Build a Python 3.11 Debian (bookworm) image equivalent to python:3.11-slim, from Debian
 # packages only, for hosts that cannot pull from a container registry.
 #
-#   scripts/build-local-base.sh [TAG]        (default tag: fractal-notebooks/python:3.11-bookworm)
+#   scripts/build-local-base.sh [--arch ARCH] [TAG]
+#
+# ARCH is a Debian architecture: amd64 or arm64 (default: this host's). The default TAG is
+# fractal-notebooks/python:3.11-bookworm for the host's architecture and
+# fractal-notebooks/python:3.11-bookworm-ARCH for another one, so the two never share a tag.
+# Another architecture runs under QEMU user emulation: on Linux hosts register it first with
+# scripts/enable-emulation.sh (Docker Desktop has it built in).
 #
 # The Debian mirror is read from this host's own apt configuration at run time; no mirror
 # host name is written into this repository. Needs root, debootstrap and a Docker engine.
 # Then build the stack with:  BASE_IMAGE=<TAG> docker compose build
 set -euo pipefail
 
-tag=${1:-fractal-notebooks/python:3.11-bookworm}
+die() { echo "build-local-base: $*" >&2; exit 1; }
+host_arch=$(dpkg --print-architecture)
+arch=$host_arch
+if [ "${1:-}" = --arch ]; then arch=${2:?--arch needs a value}; shift 2; fi
+case "$arch" in
+  amd64|arm64) ;;
+  *) die "--arch must be amd64 or arm64, got '$arch'" ;;
+esac
+platform=linux/$arch
+if [ "$arch" = "$host_arch" ]; then default_tag=fractal-notebooks/python:3.11-bookworm
+else default_tag=fractal-notebooks/python:3.11-bookworm-$arch; fi
+tag=${1:-$default_tag}
 suite=${DEBIAN_SUITE:-bookworm}
 
-die() { echo "build-local-base: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap needs it)"
 command -v debootstrap >/dev/null || die "debootstrap is not installed (apt-get install debootstrap)"
 docker info >/dev/null 2>&1 || die "no Docker engine answers"
+if [ "$arch" != "$host_arch" ]; then
+  qemu=$(case "$arch" in arm64) echo aarch64;; amd64) echo x86_64;; esac)
+  grep -qx enabled "/proc/sys/fs/binfmt_misc/qemu-$qemu" 2>/dev/null \
+    || die "cannot run $arch programs on this $host_arch host: no enabled binfmt_misc handler qemu-$qemu (run scripts/enable-emulation.sh)"
+fi
 
 # First Debian archive URI of this host's apt sources (deb822 *.sources or one-line *.list).
 mirror=$(
@@ -28,8 +49,8 @@ mirror=$(
 work=$(mktemp -d /var/tmp/fractal-base.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 root=$work/rootfs
-echo "build-local-base: debootstrap $suite into $root" >&2
-debootstrap --variant=minbase \
+echo "build-local-base: debootstrap $suite ($arch) into $root" >&2
+debootstrap --variant=minbase --arch="$arch" \
   --include=python3,python3-venv,python3-pip,python-is-python3,ca-certificates \
   "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 \
   || { tail -n 30 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
@@ -46,11 +67,11 @@ fi
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb \
        "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/var/log/*.log
 
-tar -C "$root" -c . | docker import \
+tar -C "$root" -c . | docker import --platform "$platform" \
   --change 'ENV LANG=C.UTF-8' \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'CMD ["python3"]' \
   --message "Python 3.11 on Debian $suite from Debian packages (scripts/build-local-base.sh)" \
   - "$tag" >/dev/null
-docker run --rm "$tag" python -c 'import sys, venv, ssl; assert sys.version_info[:2] == (3, 11), sys.version; print("build-local-base: ok", sys.version.split()[0])' >&2
+docker run --rm --platform "$platform" "$tag" python -c 'import platform, sys, venv, ssl; assert sys.version_info[:2] == (3, 11), sys.version; print("build-local-base: ok", sys.version.split()[0], platform.machine())' >&2
 echo "$tag"

@@ -7,6 +7,7 @@ Docker engine answers, unless FRACTAL_REQUIRE_E2E=1 (set by .ci/run), where they
 from __future__ import annotations
 
 import os
+import platform
 import re
 import shutil
 import socket
@@ -22,13 +23,14 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 LOCAL_BASE = "fractal-notebooks/python:3.11-bookworm"
+LOCAL_BASE_ARM64 = "fractal-notebooks/python:3.11-bookworm-arm64"
 DEFAULT_BASE = "python:3.11-slim"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-quic"]
 # What the tests copy of the repository into a scratch project (the host tree is never touched).
 PROJECT_FILES = ["compose.yaml", "compose.prod.yaml", "pyproject.toml", "uv.lock", ".dockerignore",
-                 "apps", "src", "docs", "services", "certs"]
+                 "apps", "src", "docs", "services", "certs", "scripts"]
 
 
 def require_e2e() -> bool:
@@ -84,6 +86,36 @@ def base_image(docker_engine) -> str:
     if run(["docker", "image", "inspect", LOCAL_BASE], check=False).returncode != 0:
         run(["bash", str(ROOT / "scripts" / "build-local-base.sh"), LOCAL_BASE], timeout=1500)
     return LOCAL_BASE
+
+
+def arm64_unavailable() -> str | None:
+    """None if this host runs linux/arm64 programs (natively or under emulation), else why not."""
+    if platform.machine() in ("aarch64", "arm64"):
+        return None
+    handler = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
+    if not handler.exists() or handler.read_text().splitlines()[0] != "enabled":
+        return ("this host cannot run linux/arm64 programs: no enabled binfmt_misc handler qemu-aarch64 "
+                "(as root: apt-get install qemu-user-static && scripts/enable-emulation.sh arm64)")
+    return None
+
+
+@pytest.fixture(scope="session")
+def arm64_base(docker_engine, base_image) -> str:
+    """BASE_IMAGE for linux/arm64 builds: $BASE_IMAGE_ARM64; python:3.11-slim where the registry
+    answers (a multi-platform image); else scripts/build-local-base.sh --arch arm64 (built here)."""
+    reason = arm64_unavailable()
+    if reason:
+        if require_e2e():
+            pytest.fail(f"end-to-end tests are required (FRACTAL_REQUIRE_E2E=1) but {reason}")
+        pytest.skip(reason)
+    if os.environ.get("BASE_IMAGE_ARM64"):
+        return os.environ["BASE_IMAGE_ARM64"]
+    if base_image == DEFAULT_BASE:
+        return DEFAULT_BASE
+    if run(["docker", "image", "inspect", LOCAL_BASE_ARM64], check=False).returncode != 0:
+        run(["bash", str(ROOT / "scripts" / "build-local-base.sh"), "--arch", "arm64", LOCAL_BASE_ARM64],
+            timeout=2400)
+    return LOCAL_BASE_ARM64
 
 
 @dataclass

@@ -1,0 +1,205 @@
+"""linux/arm64 (Apple Silicon, ARM servers): images built, run and published with amd64.
+
+On this amd64 host arm64 runs under QEMU user emulation (binfmt_misc; scripts/enable-emulation.sh),
+so these tests show that the stack builds and computes the same results on arm64, not how fast it
+is there. One module-scoped release does the expensive part once: ``scripts/publish.sh`` builds the
+production images for both platforms from a git checkout and pushes one image index per service to
+a registry on loopback; the arm64 tests then run images pulled back from it by digest.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from conftest import ROOT, make_project, run
+from utils.registry import Registry
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = ("streamlit", "jupyter", "docs", "proxy")
+# The scratch checkouts belong to the host user, not to root: tell git that is fine.
+GIT_ENV = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory", "GIT_CONFIG_VALUE_0": "*",
+           "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
+PLATFORMS = ("linux/amd64", "linux/arm64")
+
+
+def _commit(directory) -> str:
+    """git init + commit everything in `directory`; the short SHA."""
+    git = ["git", "-C", str(directory)]
+    for args in (["init", "-q"], ["add", "-A"],
+                 ["-c", "user.name=CI", "-c", "user.email=ci@localhost", "commit", "-q", "-m", "release"]):
+        run([*git, *args], env=GIT_ENV)
+    return run([*git, "rev-parse", "--short", "HEAD"], env=GIT_ENV).stdout.strip()
+
+
+def _inspect_raw(ref: str) -> dict:
+    return json.loads(run(["docker", "buildx", "imagetools", "inspect", "--raw", ref]).stdout)
+
+
+def _platform_digests(ref: str) -> dict[str, str]:
+    index = _inspect_raw(ref)
+    assert index["mediaType"] in ("application/vnd.oci.image.index.v1+json",
+                                  "application/vnd.docker.distribution.manifest.list.v2+json"), index
+    return {f"{m['platform']['os']}/{m['platform']['architecture']}": m["digest"] for m in index["manifests"]}
+
+
+@pytest.fixture(scope="module")
+def release(docker_engine, base_image, arm64_base, scratch):
+    """scripts/publish.sh --platform linux/amd64,linux/arm64 from a fresh git checkout."""
+    project = make_project(scratch, base_image, "release")
+    sha = _commit(project.dir)
+    with Registry() as reg:
+        repo = f"{reg.host}/fractal-{project.name}"
+        env = {**GIT_ENV, "REGISTRY": repo, "BASE_IMAGE_AMD64": base_image, "BASE_IMAGE_ARM64": arm64_base,
+               "HOST_UID": project.env["HOST_UID"], "HOST_GID": project.env["HOST_GID"]}
+        t0 = time.monotonic()
+        out = run(["bash", str(project.dir / "scripts" / "publish.sh"), "--platform", ",".join(PLATFORMS)],
+                  cwd=project.dir, env=env, timeout=3600)
+        took = time.monotonic() - t0
+        print(f"\npublish.sh for {', '.join(PLATFORMS)}: {took:.0f} s\n{out.stdout}")
+        local = [f"{repo}/{s}:0.1.0-{sha}-prod{suffix}" for s in (*SERVICES, "base")
+                 for suffix in ("", "-amd64", "-arm64")]
+        try:
+            yield {"registry": reg, "repo": repo, "sha": sha, "stdout": out.stdout, "project": project}
+        finally:
+            run(["docker", "image", "rm", "-f", *local], check=False)
+            project.cleanup()
+
+
+def test_publish_refuses_what_it_cannot_tag_honestly(docker_engine, scratch, base_image):
+    """No REGISTRY, not a git checkout, a dirty checkout, a bad platform: a clear error, nothing built."""
+    project = make_project(scratch, base_image, "publish-bad")
+    script = ["bash", str(project.dir / "scripts" / "publish.sh")]
+    env = GIT_ENV
+    try:
+        cases = [({}, [], "set REGISTRY"),
+                 ({"REGISTRY": "127.0.0.1:1/x"}, [], "not a git checkout: set GIT_SHA"),
+                 ({"REGISTRY": "127.0.0.1:1/x", "GIT_SHA": "abc"}, ["--platform", "linux/s390x"],
+                  "unsupported platform 'linux/s390x'"),
+                 ({"REGISTRY": "127.0.0.1:1/x", "GIT_SHA": "a b"}, [], "not a valid image tag")]
+        for extra, args, message in cases:
+            out = run([*script, *args], check=False, cwd=project.dir, env={**env, **extra})
+            assert out.returncode != 0 and message in out.stderr, (extra, args, out.stderr)
+        _commit(project.dir)
+        (project.dir / "compose.yaml").write_text((project.dir / "compose.yaml").read_text() + "\n# edit\n")
+        out = run(script, check=False, cwd=project.dir, env={**env, "REGISTRY": "127.0.0.1:1/x"})
+        assert out.returncode != 0 and "uncommitted changes" in out.stderr, out.stderr
+    finally:
+        project.cleanup()
+
+
+def test_every_service_is_one_index_for_both_platforms_under_three_tags(release):
+    repo, sha = release["repo"], release["sha"]
+    for service in SERVICES:
+        tags = release["registry"].tags(repo.split("/", 1)[1] + "/" + service)
+        assert {"0.1.0", sha, "prod"} <= set(tags), (service, tags)
+        digests = {tag: run(["docker", "buildx", "imagetools", "inspect", "--format", "{{json .Manifest.Digest}}",
+                             f"{repo}/{service}:{tag}"]).stdout.strip() for tag in ("0.1.0", sha, "prod")}
+        assert len(set(digests.values())) == 1, (service, digests)
+        assert set(_platform_digests(f"{repo}/{service}:{sha}")) == set(PLATFORMS), service
+    # stdout is the release's record: one line per service, its index by digest (logs go to stderr).
+    lines = release["stdout"].strip().splitlines()
+    assert [line.split("@sha256:")[0] for line in lines] == [f"{repo}/{s}" for s in SERVICES], lines
+
+
+def test_each_platform_pulls_by_digest_with_its_labels(release):
+    """Pull every service's image for each platform by its digest; architecture and OCI labels match."""
+    repo, sha = release["repo"], release["sha"]
+    for service in SERVICES:
+        for plat, digest in _platform_digests(f"{repo}/{service}:{sha}").items():
+            ref = f"{repo}/{service}@{digest}"
+            run(["docker", "image", "rm", "-f", ref], check=False)
+            run(["docker", "pull", "--quiet", "--platform", plat, ref], timeout=600)
+            try:
+                info = json.loads(run(["docker", "image", "inspect", ref]).stdout)[0]
+                assert f"{info['Os']}/{info['Architecture']}" == plat, (ref, info["Architecture"])
+                labels = info["Config"]["Labels"]
+                assert labels["org.opencontainers.image.revision"] == sha, labels
+                assert labels["org.opencontainers.image.version"] == "0.1.0", labels
+            finally:
+                run(["docker", "image", "rm", "-f", ref], check=False)
+
+
+def _arm64_command(release, service: str, *cmd, volumes=()) -> list[str]:
+    """`docker run` of `cmd` in the arm64 image of `service`, pulled by digest from the test registry."""
+    digest = _platform_digests(f"{release['repo']}/{service}:{release['sha']}")["linux/arm64"]
+    ref = f"{release['repo']}/{service}@{digest}"
+    mounts = [a for src, dst in volumes for a in ("-v", f"{src}:{dst}:ro")]
+    return ["docker", "run", "--rm", "--platform", "linux/arm64", *mounts, "--entrypoint", "", ref, *cmd]
+
+
+@pytest.fixture(scope="module")
+def arm64_notebook(release):
+    """04-box-counting on a fresh arm64 kernel (nbclient), started here so that it runs beside the
+    gallery test: each emulated run keeps about one of the host's two cores busy."""
+    proc = subprocess.Popen(
+        _arm64_command(release, "jupyter", "sh", "-c",
+                       "cp -r /nb /tmp/nb && python /w/nbrun.py 1200 /tmp/nb/04-box-counting.ipynb",
+                       volumes=[(ROOT / "docs" / "notebooks", "/nb"),
+                                (ROOT / "tests" / "stack" / "nbrun.py", "/w/nbrun.py")]),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_arm64_gallery_and_kernels_pass_the_amd64_tests(release, arm64_notebook):
+    """The same tests as on amd64, run by pytest inside the arm64 streamlit image (one container,
+    so numba compiles the shared kernels once): AppTest on the home page and the Mandelbrot page,
+    and the kernels' known values (Mandelbrot points, Sierpinski dimension, fBm Hurst exponents)
+    with the same tolerances."""
+    out = run(_arm64_command(
+        release, "streamlit", "sh", "-c",
+        f"uv pip install --quiet --target /tmp/t {_locked('pytest')} && cd /w && PYTHONPATH=/tmp/t python -m pytest "
+        "-p no:cacheprovider -q -k 'branching_tree.py or mandelbrot.py or known_points or sierpinski or hurst' "
+        "'tests/apps/test_gallery.py::test_defaults_render[branching_tree.py]' "
+        "'tests/apps/test_gallery.py::test_defaults_render[mandelbrot.py]' "
+        "tests/kernels/test_escape.py tests/kernels/test_measure.py tests/kernels/test_ifs_dla.py "
+        "&& python -c 'import platform, numba, fractalkit as f; f.mandelbrot(f.Viewport(-0.5, 0, 3, 32, 24), 32); "
+        "print(\"machine\", platform.machine(), numba.threading_layer())'",
+        volumes=[(ROOT / "tests", "/w/tests"), (ROOT / "apps", "/w/apps"), (ROOT / "pyproject.toml", "/w/pyproject.toml")]),
+        timeout=1800)
+    print(out.stdout[-1500:])
+    summary = [line for line in out.stdout.splitlines() if " passed" in line and " in " in line]
+    assert summary and summary[-1].startswith("18 passed") and "failed" not in summary[-1], out.stdout
+    assert "machine aarch64 omp" in out.stdout, out.stdout
+
+
+def test_arm64_jupyter_executes_a_teaching_notebook(arm64_notebook):
+    """04-box-counting on a fresh arm64 kernel (nbclient), its own assertions included."""
+    stdout, stderr = arm64_notebook.communicate(timeout=1800)
+    assert arm64_notebook.returncode == 0 and stdout.strip(), (stdout, stderr[-3000:])
+    result = json.loads(stdout.strip().splitlines()[-1])
+    print(f"\narm64 notebook under emulation: {result}")
+    assert result["ok"], result
+
+
+def test_dev_images_build_for_arm64_too(release, arm64_base):
+    """`docker compose build` of the dev stack for linux/arm64 (Compose's DOCKER_DEFAULT_PLATFORM)."""
+    project = release["project"]
+    env = {"BASE_IMAGE": arm64_base, "DOCKER_DEFAULT_PLATFORM": "linux/arm64", "IMAGE_TAG": project.name + "-arm64"}
+    try:
+        project.compose("build", env=env, timeout=3600)
+        for service in ("base", "streamlit", "jupyter", "docs"):
+            ref = f"{project.env['IMAGE_REPO']}/{service}:{env['IMAGE_TAG']}"
+            arch = run(["docker", "image", "inspect", "-f", "{{.Architecture}}", ref]).stdout.strip()
+            assert arch == "arm64", (ref, arch)
+    finally:
+        run(["docker", "image", "rm", "-f", *(f"{project.env['IMAGE_REPO']}/{s}:{env['IMAGE_TAG']}"
+                                             for s in ("base", "streamlit", "jupyter", "docs"))], check=False)
+
+
+def _locked(name: str) -> str:
+    """`name==version` as pinned in uv.lock (what the host's tests run with)."""
+    import tomllib
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    version = next(p["version"] for p in lock["package"] if p["name"] == name)
+    return f"{name}=={version}"
+
