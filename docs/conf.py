@@ -10,6 +10,8 @@ extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ex
               # fetches nothing from a third party, and the math renders offline.
               "sphinx-mathjax-offline"]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
+# `page.md#a-heading` links: anchors for headings down to level 3 (checked: -n -W).
+myst_heading_anchors = 3
 exclude_patterns = ["_build", "jupyter_execute", "**/.ipynb_checkpoints"]
 html_theme = "sphinx_book_theme"
 html_title = "fractal-notebooks"
