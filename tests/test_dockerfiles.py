@@ -28,3 +28,17 @@ def test_no_syntax_directive():
     # `# syntax=` makes BuildKit pull a frontend image: fails without registry access.
     for p in DOCKERFILES:
         assert "# syntax=" not in p.read_text(), p
+
+
+def _nginx_step(dockerfile, after: str) -> str:
+    text = dockerfile.read_text()
+    step = text[text.index("RUN --mount", text.index(after)):]
+    return step[:step.index("sites-enabled/*") + len("sites-enabled/*")]
+
+
+def test_docs_and_proxy_share_one_nginx_layer():
+    """Same parent (the base) and the same step text: the builder makes one layer for both images
+    (stored once; under emulation, one slow apt run instead of two)."""
+    docs = _nginx_step(ROOT / "services/docs/Dockerfile", "FROM fractal-base AS prod")
+    proxy = _nginx_step(ROOT / "services/proxy/Dockerfile", "FROM fractal-base")
+    assert docs == proxy
