@@ -2,7 +2,7 @@
 # Build a Python 3.11 Debian (bookworm) image equivalent to python:3.11-slim, from Debian
 # packages only, for hosts that cannot pull from a container registry.
 #
-#   scripts/build-local-base.sh [--arch ARCH] [TAG]
+#   scripts/build-local-base.sh [--arch ARCH] [--if-missing] [TAG]
 #
 # ARCH is a Debian architecture: amd64 or arm64 (default: this host's). The default TAG is
 # fractal-notebooks/python:3.11-bookworm for the host's architecture and
@@ -13,12 +13,21 @@
 # The Debian mirror is read from this host's own apt configuration at run time; no mirror
 # host name is written into this repository. Needs root, debootstrap and a Docker engine.
 # Then build the stack with:  BASE_IMAGE=<TAG> docker compose build
+# Builds of one TAG wait for each other; --if-missing then reuses an image already there.
 set -euo pipefail
 
 die() { echo "build-local-base: $*" >&2; exit 1; }
 host_arch=$(dpkg --print-architecture)
 arch=$host_arch
-if [ "${1:-}" = --arch ]; then arch=${2:?--arch needs a value}; shift 2; fi
+if_missing=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --arch) arch=${2:?--arch needs a value}; shift 2 ;;
+    --if-missing) if_missing=1; shift ;;
+    -*) die "unknown option '$1'" ;;
+    *) break ;;
+  esac
+done
 case "$arch" in
   amd64|arm64) ;;
   *) die "--arch must be amd64 or arm64, got '$arch'" ;;
@@ -36,6 +45,16 @@ if [ "$arch" != "$host_arch" ]; then
   qemu=$(case "$arch" in arm64) echo aarch64;; amd64) echo x86_64;; esac)
   grep -qx enabled "/proc/sys/fs/binfmt_misc/qemu-$qemu" 2>/dev/null \
     || die "cannot run $arch programs on this $host_arch host: no enabled binfmt_misc handler qemu-$qemu (run scripts/enable-emulation.sh)"
+fi
+
+# One build per tag at a time: CI starts the arm64 base early, in the background, and the tests
+# may ask for it before it is done; they wait here, then take it (--if-missing).
+exec 9>"/tmp/fractal-build-local-base.${tag//[^A-Za-z0-9]/_}.lock"
+flock 9
+if [ "$if_missing" = 1 ] && docker image inspect "$tag" >/dev/null 2>&1; then
+  echo "build-local-base: $tag is there already" >&2
+  echo "$tag"
+  exit 0
 fi
 
 # First Debian archive URI of this host's apt sources (deb822 *.sources or one-line *.list).
