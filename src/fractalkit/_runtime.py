@@ -7,15 +7,16 @@ Streamlit and Jupyter import numpy long before an app or notebook imports fracta
 
 Two things are set, each only where the user has not set it already:
 
-* **A thread-safe numba threading layer (TBB on x86-64, OpenMP on arm64).** Streamlit runs each session's script in its
-  own thread and notebooks may use threads, so parallel kernels are called concurrently.
-  numba's ``workqueue`` layer is not thread-safe (it aborts the process, "Concurrent access
+* **A thread-safe numba threading layer (TBB on x86-64, OpenMP on arm64).** Streamlit runs
+  each session's script in its own thread and notebooks may use threads, so parallel kernels
+  are called concurrently. numba's ``workqueue`` layer is not thread-safe (it aborts the process, "Concurrent access
   has been detected", or returns wrong pixels); numba documents ``tbb`` as the only layer
   that is both thread- and fork-safe, and ``omp`` with GNU libgomp as thread- but not
   fork-safe. TBB comes from the ``tbb`` wheel on PyPI (a declared dependency on x86-64), so
   every x86-64 install has it. PyPI has no TBB wheel for arm64 (aarch64), so there the layer
-  is ``omp``: numba's wheel ships its OpenMP layer with GNU libgomp; the servers run sessions
-  in threads and kernels in separate processes, never a fork of a process that ran a kernel.
+  is ``omp``: numba's OpenMP layer, linked to GNU libgomp (Debian's ``libgomp1`` in the
+  images; numba's wheel does not ship it). The servers run sessions in threads and kernels in
+  separate processes, never a fork of a process that ran a kernel.
   The layer is pinned explicitly (:data:`DEFAULT_LAYER`): numba then raises "No threading
   layer could be loaded" instead of silently falling back to ``workqueue``. A user setting may
   pick ``tbb``/``omp``/``threadsafe``/``safe``; a layer that is not thread-safe is refused
