@@ -112,9 +112,10 @@ def arm64_base(docker_engine, base_image) -> str:
         return os.environ["BASE_IMAGE_ARM64"]
     if base_image == DEFAULT_BASE:
         return DEFAULT_BASE
-    # --if-missing: a build already running (.ci/run starts one early) is waited for and reused.
-    run(["bash", str(ROOT / "scripts" / "build-local-base.sh"), "--arch", "arm64", "--if-missing",
-         LOCAL_BASE_ARM64], timeout=2400)
+    if run(["docker", "image", "inspect", LOCAL_BASE_ARM64], check=False).returncode != 0:
+        # --if-missing: a build already running (.ci/run starts one early) is waited for and reused.
+        run(["bash", str(ROOT / "scripts" / "build-local-base.sh"), "--arch", "arm64", "--if-missing",
+             LOCAL_BASE_ARM64], timeout=2400)
     return LOCAL_BASE_ARM64
 
 
