@@ -51,23 +51,24 @@ def _platform_digests(ref: str) -> dict[str, str]:
 def release(docker_engine, base_image, arm64_base, scratch):
     """scripts/publish.sh --platform linux/amd64,linux/arm64 from a fresh git checkout."""
     project = make_project(scratch, base_image, "release")
-    sha = _commit(project.dir)
-    with Registry() as reg:
-        repo = f"{reg.host}/fractal-{project.name}"
-        env = {**GIT_ENV, "REGISTRY": repo, "BASE_IMAGE_AMD64": base_image, "BASE_IMAGE_ARM64": arm64_base,
-               "HOST_UID": project.env["HOST_UID"], "HOST_GID": project.env["HOST_GID"]}
-        t0 = time.monotonic()
-        out = run(["bash", str(project.dir / "scripts" / "publish.sh"), "--platform", ",".join(PLATFORMS)],
-                  cwd=project.dir, env=env, timeout=3600)
-        took = time.monotonic() - t0
-        print(f"\npublish.sh for {', '.join(PLATFORMS)}: {took:.0f} s\n{out.stdout}")
-        local = [f"{repo}/{s}:0.1.0-{sha}-prod{suffix}" for s in (*SERVICES, "base")
-                 for suffix in ("", "-amd64", "-arm64")]
-        try:
+    local = []
+    try:
+        sha = _commit(project.dir)
+        with Registry() as reg:
+            repo = f"{reg.host}/fractal-{project.name}"
+            local += [f"{repo}/{s}:0.1.0-{sha}-prod{suffix}" for s in (*SERVICES, "base")
+                      for suffix in ("", "-amd64", "-arm64")]
+            env = {**GIT_ENV, "REGISTRY": repo, "BASE_IMAGE_AMD64": base_image, "BASE_IMAGE_ARM64": arm64_base,
+                   "HOST_UID": project.env["HOST_UID"], "HOST_GID": project.env["HOST_GID"]}
+            t0 = time.monotonic()
+            out = run(["bash", str(project.dir / "scripts" / "publish.sh"), "--platform", ",".join(PLATFORMS)],
+                      cwd=project.dir, env=env, timeout=3600)
+            print(f"\npublish.sh for {', '.join(PLATFORMS)}: {time.monotonic() - t0:.0f} s\n{out.stdout}")
             yield {"registry": reg, "repo": repo, "sha": sha, "stdout": out.stdout, "project": project}
-        finally:
+    finally:  # also when publish fails: no images, registry or scratch copy left behind
+        if local:
             run(["docker", "image", "rm", "-f", *local], check=False)
-            project.cleanup()
+        project.cleanup()
 
 
 def test_publish_refuses_what_it_cannot_tag_honestly(docker_engine, scratch, base_image):
