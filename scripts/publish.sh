@@ -87,9 +87,9 @@ for platform in "${ordered[@]}"; do
     # The docs site is the same HTML on every platform, and building it executes every notebook:
     # minutes natively, far longer under emulation. The other platforms' docs images take the
     # site built here, as a named context that replaces their Dockerfile's `build` stage.
-    mkdir -p "$work/site/opt/fractal"
+    mkdir -p "$work/site/app"
     cid=$(docker create "$REGISTRY/docs:$tag")
-    docker cp -q "$cid:/usr/share/fractal-docs" "$work/site/opt/fractal/site"
+    docker cp -q "$cid:/usr/share/fractal-docs" "$work/site/app/site"
     docker rm "$cid" >/dev/null
     printf 'services:\n  docs:\n    build:\n      additional_contexts:\n        build: %s\n' "$work/site" \
       > "$work/compose.site.yaml"

@@ -74,23 +74,25 @@ def test_allowed_hosts_reach_jupyter_and_streamlit():
 TOKEN_FILES = ("compose.yaml", "compose.prod.yaml", ".env.example")
 
 
-def test_no_token_literal_in_compose_files_or_env_example():
-    # Any value given to JUPYTER_TOKEN must be a reference to the variable itself, with no
-    # default ("${JUPYTER_TOKEN:?...}" in production); the old public token is gone everywhere.
+@pytest.mark.parametrize("secret", ["JUPYTER_TOKEN", "IDE_PASSWORD"])
+def test_no_token_literal_in_compose_files_or_env_example(secret):
+    # Any value given to a secret (JupyterLab's token, code-server's password) must be a
+    # reference to the variable itself, with no default ("${JUPYTER_TOKEN:?...}" in production);
+    # the old public token is gone everywhere.
     for name in TOKEN_FILES:
         for n, line in enumerate((ROOT / name).read_text().splitlines(), 1):
-            m = re.match(r"^\s*#?\s*JUPYTER_TOKEN\s*[:=]\s*(.*)$", line)
+            m = re.match(rf"^\s*#?\s*{secret}\s*[:=]\s*(.*)$", line)
             if m:
                 value = m.group(1).split(" #")[0].strip()
-                assert value == "" or value.startswith("${JUPYTER_TOKEN:?"), f"{name}:{n}: {line}"
-        assert not re.search(r"\$\{JUPYTER_TOKEN:?-", (ROOT / name).read_text()), name
+                assert value == "" or value.startswith(f"${{{secret}:?"), f"{name}:{n}: {line}"
+        assert not re.search(rf"\$\{{{secret}:?-", (ROOT / name).read_text()), name
     if subprocess.run(["git", "-C", str(ROOT), "rev-parse"], capture_output=True).returncode != 0:
         pytest.skip("not a git checkout: git grep unavailable")
     old = "fractal-dev-" + "token"
     out = subprocess.run(["git", "-C", str(ROOT), "grep", "-n", "-e", old, "--", *TOKEN_FILES,
                           "README.md", "docs", "services", "tests"], capture_output=True, text=True)
     assert out.returncode == 1, f"the old public token is still written down:\n{out.stdout}"
-    out = subprocess.run(["git", "-C", str(ROOT), "grep", "-n", "-E", r"(^|[^{A-Z_])JUPYTER_TOKEN *[:=] *[^ $#]", "--",
+    out = subprocess.run(["git", "-C", str(ROOT), "grep", "-n", "-E", rf"(^|[^{{A-Z_]){secret} *[:=] *[^ $#]", "--",
                           *TOKEN_FILES], capture_output=True, text=True)
     assert out.returncode == 1, f"a token literal in the configuration:\n{out.stdout}"
 

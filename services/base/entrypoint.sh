@@ -4,7 +4,7 @@
 # The one privileged step of the stack, in the style of jupyter/docker-stacks' start.sh but with
 # no numbers to pass. Started as root (the dev services set `user: root`), it
 #   1. picks the user: HOST_UID/HOST_GID if set, else the owner of the bind-mounted checkout
-#      folder $FRACTAL_OWNER_DIR (default /opt/fractal/src), read from the mount;
+#      folder $FRACTAL_OWNER_DIR (default /app/src), read from the mount;
 #   2. gives the image's `app` account that UID/GID (so names, HOME and `exec -u app` agree);
 #   3. hands the named volumes in $FRACTAL_STATE_DIRS to that user (usable after an owner change);
 #   4. drops to that user with setpriv (no capabilities, no_new_privs) and execs the command,
@@ -52,7 +52,7 @@ if [ "$(id -u)" != 0 ]; then
   exec "$@"
 fi
 
-owner_dir=${FRACTAL_OWNER_DIR:-/opt/fractal/src}
+owner_dir=${FRACTAL_OWNER_DIR:-/app/src}
 for v in HOST_UID HOST_GID; do
   eval "val=\${$v:-}"
   case "$val" in

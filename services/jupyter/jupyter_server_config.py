@@ -33,15 +33,19 @@ MIN_TOKEN_LENGTH = 32
 TOKEN_BYTES = 32
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
-_ADVICE = ("remove JUPYTER_TOKEN from .env to have a random one generated and kept, or set one of "
-           f"at least {MIN_TOKEN_LENGTH} characters, e.g. paste the output of `openssl rand -hex 24` (.env does not run commands)")
+
+
+def _advice(variable: str) -> str:
+    return (f"remove {variable} from .env to have a random one generated and kept, or set one of "
+            f"at least {MIN_TOKEN_LENGTH} characters, e.g. paste the output of `openssl rand -hex 24` "
+            "(.env does not run commands)")
 
 
 class SettingError(ValueError):
     """A setting (environment variable or stored state) that the server must not start with."""
 
 
-def check_token(token: str, source: str = "JUPYTER_TOKEN") -> str:
+def check_token(token: str, source: str = "JUPYTER_TOKEN", variable: str = "JUPYTER_TOKEN") -> str:
     """Return ``token`` if it is acceptable as the server's token.
 
     Parameters
@@ -50,6 +54,8 @@ def check_token(token: str, source: str = "JUPYTER_TOKEN") -> str:
         The candidate token.
     source : str
         Where it came from, named in the error message.
+    variable : str
+        The environment variable that sets it, named in the advice.
 
     Returns
     -------
@@ -64,25 +70,31 @@ def check_token(token: str, source: str = "JUPYTER_TOKEN") -> str:
     """
     if not token.strip():
         raise SettingError(f"{source} is set but empty; an empty token would turn authentication "
-                           f"off, so JupyterLab does not start: {_ADVICE}")
+                           f"off, so the server does not start: {_advice(variable)}")
     if len(token) < MIN_TOKEN_LENGTH:
         raise SettingError(f"{source} is too short ({len(token)} characters, at least "
-                           f"{MIN_TOKEN_LENGTH} needed): {_ADVICE}")
+                           f"{MIN_TOKEN_LENGTH} needed): {_advice(variable)}")
     if not token.isprintable() or any(ch.isspace() for ch in token):
-        raise SettingError(f"{source} contains whitespace or non-printable characters: {_ADVICE}")
+        raise SettingError(f"{source} contains whitespace or non-printable characters: {_advice(variable)}")
     return token
 
 
-def resolve_token(environ: dict[str, str], state_dir: Path = STATE_DIR) -> tuple[str, bool]:
+def resolve_token(environ: dict[str, str], state_dir: Path = STATE_DIR, variable: str = "JUPYTER_TOKEN",
+                  volume: str = "jupyter-state") -> tuple[str, bool]:
     """Find the server's token: from the environment, else stored, else newly generated.
 
     Parameters
     ----------
     environ : dict of str to str
-        The process environment; ``JUPYTER_TOKEN`` is read from it.
+        The process environment; ``variable`` is read from it.
     state_dir : pathlib.Path
         Directory of the stored token (file ``token``, mode 0600). A new token is written
         there without ever replacing an existing file.
+    variable : str
+        The environment variable that sets the token (the IDE's start script passes
+        ``IDE_PASSWORD``: code-server's password follows the same rules).
+    volume : str
+        The named volume mounted at ``state_dir``, for the error messages.
 
     Returns
     -------
@@ -95,11 +107,11 @@ def resolve_token(environ: dict[str, str], state_dir: Path = STATE_DIR) -> tuple
     Raises
     ------
     SettingError
-        If ``JUPYTER_TOKEN`` is unacceptable (see :func:`check_token`), if the stored token is
+        If ``variable``'s value is unacceptable (see :func:`check_token`), if the stored token is
         damaged (the file is left as it is), or if ``state_dir`` cannot hold a new token.
     """
-    if "JUPYTER_TOKEN" in environ:
-        return check_token(environ["JUPYTER_TOKEN"]), False
+    if variable in environ:
+        return check_token(environ[variable], variable, variable), False
     path = state_dir / "token"
     if not os.path.lexists(path):
         tmp = state_dir / f".token.{os.getpid()}.{secrets.token_hex(4)}"
@@ -114,9 +126,9 @@ def resolve_token(environ: dict[str, str], state_dir: Path = STATE_DIR) -> tuple
             except FileExistsError:
                 pass
         except OSError as exc:
-            raise SettingError(f"JUPYTER_TOKEN is not set and no token can be stored in {state_dir} "
+            raise SettingError(f"{variable} is not set and no token can be stored in {state_dir} "
                                f"({exc.strerror}); mount a writable volume there (compose.yaml "
-                               f"does: jupyter-state) or set JUPYTER_TOKEN") from exc
+                               f"does: {volume}) or set {variable}") from exc
         finally:
             try:
                 tmp.unlink(missing_ok=True)
@@ -126,11 +138,11 @@ def resolve_token(environ: dict[str, str], state_dir: Path = STATE_DIR) -> tuple
         stored = path.read_text(encoding="ascii").rstrip("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingError(f"the stored token {path} cannot be read ({exc}); delete it (or the "
-                           f"jupyter-state volume) to have a new one generated") from exc
+                           f"{volume} volume) to have a new one generated") from exc
     try:
-        return check_token(stored, source=f"the stored token {path}"), True
+        return check_token(stored, f"the stored token {path}", variable), True
     except SettingError as exc:
-        raise SettingError(f"{exc} -- or delete {path} (the jupyter-state volume) to have a new "
+        raise SettingError(f"{exc} -- or delete {path} (the {volume} volume) to have a new "
                            f"one generated") from None
 
 

@@ -13,8 +13,8 @@ for v in "JUPYTER_CULL_IDLE_TIMEOUT=${JUPYTER_CULL_IDLE_TIMEOUT:=0}" "JUPYTER_CU
   case "${v#*=}" in ''|*[!0-9]*) echo "ERROR: ${v%%=*} must be a number of seconds, got '${v#*=}'" >&2; exit 64;; esac
 done
 # First start of a production volume: seed it with the bundled notebooks (never overwrite).
-if [ -d /opt/fractal/notebooks-seed ] && [ -z "$(ls -A "${JUPYTER_ROOT}" 2>/dev/null)" ]; then
-  cp -R /opt/fractal/notebooks-seed/. "${JUPYTER_ROOT}/"
+if [ -d /app/notebooks-seed ] && [ -z "$(ls -A "${JUPYTER_ROOT}" 2>/dev/null)" ]; then
+  cp -R /app/notebooks-seed/. "${JUPYTER_ROOT}/"
 fi
 # UID 0 only by design (a root-owned checkout, or a rootless engine's user namespace), and
 # then without any capability: see services/base/entrypoint.sh.

@@ -35,7 +35,7 @@ def _assert_built_on_base(p, services, marker):
     records of the same content, so equal images may differ in layer digests.)"""
     for image in ("base", *services):
         out = run(["docker", "run", "--rm", "--entrypoint", "cat", f"{p.env['IMAGE_REPO']}/{image}:{p.env['IMAGE_TAG']}",
-                   "/opt/fractal/src/fractalkit/__init__.py"]).stdout
+                   "/app/src/fractalkit/__init__.py"]).stdout
         assert marker in out, f"{image} was not built on this build's base"
 
 

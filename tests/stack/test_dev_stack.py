@@ -78,7 +78,7 @@ def test_kernel_imports_fractalkit_and_numba(dev_stack):
                       "from fractalkit import mandelbrot, Viewport\n"
                       "m = mandelbrot(Viewport(-0.5, 0, 3, 32, 24), 50)\n"
                       "print('OK', fractalkit.__file__, numba.__version__, m.shape)")
-        assert "OK /opt/fractal/src/fractalkit/__init__.py" in out  # the editable, bind-mounted source
+        assert "OK /app/src/fractalkit/__init__.py" in out  # the editable, bind-mounted source
         assert "(24, 32)" in out
     finally:
         s.delete(dev_stack.url("jupyter", f"/api/kernels/{kid}"), timeout=30)

@@ -58,10 +58,10 @@ def test_docs_build_with_warnings_as_errors_and_no_broken_internal_links(dev_sta
     mount.chmod(0o777)
     out_dir = mount / "html"  # MyST-NB writes jupyter_execute/ beside the output folder
     res = run(["docker", "run", "--rm", "--network", "none",
-               "-v", f"{src}:/opt/fractal/docs:ro", "-v", f"{mount}:/out",
+               "-v", f"{src}:/app/docs:ro", "-v", f"{mount}:/out",
                "-e", "DOCS_OUT=/tmp/docs", "-e", "NUMBA_CACHE_DIR=/tmp/numba", dev_stack.images()[3],
                "sphinx-build", "-W", "--keep-going", "-n", "-b", "html", "-d", "/tmp/doctrees",
-               "/opt/fractal/docs", "/out/html"], check=False, timeout=1200)
+               "/app/docs", "/out/html"], check=False, timeout=1200)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
     # the theme ships a Jinja template as a static .html file: not a page
     pages = {p: _parse(p) for p in out_dir.rglob("*.html") if "_static" not in p.relative_to(out_dir).parts}

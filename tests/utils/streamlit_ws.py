@@ -59,6 +59,9 @@ class Run:
     retried : list of str
         Media paths whose kept-alive connection closed without a response, fetched again once
         on a new connection (what a browser does); a second failure is an error.
+    shown : list of Element
+        Every element the page displayed (Streamlit's ``Element`` protobuf messages), in
+        delta-path order: ``el.markdown.body``, ``el.file_uploader.max_upload_size_mb``, ...
     """
 
     page: str
@@ -70,6 +73,7 @@ class Run:
     media: dict = field(default_factory=dict)
     retried: list = field(default_factory=list)
     elements: int = 0
+    shown: list = field(default_factory=list)
 
 
 def _media_urls(msg: Message, out: list[str]) -> None:
@@ -201,6 +205,7 @@ class StreamlitSession:
     def _collect(self, run: Run, t0: float) -> Run:
         page = run.page
         elements: dict[tuple[int, ...], bytes] = {}
+        shown: dict[tuple[int, ...], object] = {}
         urls: list[str] = []
         status = None
         while status is None:
@@ -223,6 +228,8 @@ class StreamlitSession:
                 _media_urls(d, found)
                 urls += found
                 elements[path] = d.SerializeToString(deterministic=True)
+                if el is not None:
+                    shown[path] = el
             elif kind == "session_event" and msg.session_event.WhichOneof("type") in (
                     "script_compilation_exception", "script_changed_on_disk"):
                 run.errors.append(f"session event {msg.session_event.WhichOneof('type')}")
@@ -260,6 +267,7 @@ class StreamlitSession:
             sig.update(repr(path).encode() + b"\0" + blob + b"\0")
         run.signature = sig.hexdigest()
         run.elements = len(elements)
+        run.shown = [shown[p] for p in sorted(shown)]
         run.ok = not run.errors
         return run
 
