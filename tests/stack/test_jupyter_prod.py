@@ -117,3 +117,22 @@ def test_kernel_over_the_memory_limit_dies_alone(prod_jupyter):
         assert execute(p.api, p.env["JUPYTER_TOKEN"], kid, "print(6 * 7)", timeout=120).strip() == "42"
     finally:
         p.http.delete(f"{p.api}/api/kernels/{kid}", timeout=60)
+
+
+def test_pip_install_in_production_goes_to_the_user_packages_volume(prod_jupyter):
+    """Read-only root, HOME on a tmpfs: `%pip install` still works and lands in the volume."""
+    p = prod_jupyter
+    kid = _start_kernel(p)
+    try:
+        out = execute(p.api, p.env["JUPYTER_TOKEN"], kid,
+                      "%pip install --no-cache-dir tinydb==4.8.0\n"
+                      "import tinydb, os; print('AT', tinydb.__file__)\n"
+                      "print('VENV_WRITABLE', os.access('/opt/venv/lib/python3.11/site-packages', os.W_OK))",
+                      timeout=300)
+    finally:
+        p.http.delete(f"{p.api}/api/kernels/{kid}", timeout=30)
+    assert "Successfully installed tinydb-4.8.0" in out, out
+    assert "AT /home/app/.local/lib/python3.11/site-packages/tinydb/__init__.py" in out, out
+    assert "VENV_WRITABLE False" in out, out
+    mounts = {m["Destination"]: m for m in _inspect(p)["Mounts"]}
+    assert mounts["/home/app/.local"]["Type"] == "volume", mounts.keys()
