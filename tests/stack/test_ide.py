@@ -28,6 +28,7 @@ from jupyter_client_ws import execute
 pytestmark = pytest.mark.e2e
 
 PACKAGE, VERSION = "tinydb", "4.8.0"  # small, pure Python, not in the lock
+ROOT_PACKAGE, ROOT_VERSION = "humanize", "4.9.0"  # another one, installed as UID 0
 
 
 def _password(p) -> str:
@@ -157,13 +158,21 @@ def test_pip_install_in_a_notebook_survives_down_and_up(ide):
     check = f"import {PACKAGE}; print('VERSION', {PACKAGE}.__version__)"
     assert f"VERSION {VERSION}" in kernel_runs(check)  # a new kernel
     assert f"VERSION {VERSION}" in ide.compose("exec", "-T", "ide", "python", "-c", check).stdout
-    # The venv belongs to root; pip in the IDE's terminal falls back to the same user location.
-    pip = ide.compose("exec", "-T", "ide", "pip", "install", "--no-cache-dir", f"{PACKAGE}=={VERSION}").stdout
+    # The venv belongs to root; pip in the IDE's terminal uses the same user location.
+    pip = ide.compose("exec", "-T", "-u", "app", "ide", "pip", "install", "--no-cache-dir", f"{PACKAGE}=={VERSION}").stdout
     assert "Requirement already satisfied" in pip and "/home/app/.local" in pip, pip
+    # As UID 0 (`docker compose exec` without -u, or a root-owned checkout) the venv would be
+    # writable: pip still installs to the volume, or the package would vanish with the container.
+    root = ide.compose("exec", "-T", "jupyter", "sh", "-c",
+                       f"id -u && pip install --no-cache-dir {ROOT_PACKAGE}=={ROOT_VERSION}").stdout
+    assert root.startswith("0\n") and f"Successfully installed {ROOT_PACKAGE}-{ROOT_VERSION}" in root, root
+    check += f"; import {ROOT_PACKAGE.replace('-', '_')} as r; print('ROOT', r.__file__)"
     ide.compose("--profile", "ide", "down", "--timeout", "5")
     ide.compose("--profile", "ide", "up", "--wait", "--detach", "jupyter", "ide", timeout=600)
     s = jupyter_session(ide)
-    assert f"VERSION {VERSION}" in kernel_runs(check)
+    out = kernel_runs(check)
+    assert f"VERSION {VERSION}" in out, out
+    assert f"ROOT /home/app/.local/lib/python3.11/site-packages/{ROOT_PACKAGE.replace('-', '_')}/" in out, out
 
 
 def _devcontainer_cli() -> str | None:
@@ -171,22 +180,29 @@ def _devcontainer_cli() -> str | None:
         (str(c) for c in [Path("/opt/devcontainers-cli/node_modules/.bin/devcontainer")] if c.exists()), None)
 
 
-def test_devcontainer_cli_up_and_exec(ide):
+def test_devcontainer_cli_up_and_exec_from_nothing(ide):
+    """As documented: `up` with no container of the project running, then `exec` by folder."""
     cli = _devcontainer_cli()
     if cli is None:
         if require_e2e():
             pytest.fail("@devcontainers/cli is required (.ci/run installs it with npm)")
         pytest.skip("@devcontainers/cli not installed")
-    env = {**os.environ, **ide.env, "COMPOSE_PROJECT_NAME": ide.name}
+    name = f"{ide.name}-dc"
+    ports = {k: str(free_port()) for k in ("IDE_PORT", "JUPYTER_PORT", "STREAMLIT_PORT", "DOCS_PORT")}
+    env = {**os.environ, **ide.env, **ports, "COMPOSE_PROJECT_NAME": name}
     env.pop("JUPYTER_TOKEN", None)
-    up = subprocess.run([cli, "up", "--workspace-folder", str(ide.dir)], capture_output=True, text=True,
-                        env=env, timeout=1800)
-    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
-    result = json.loads(up.stdout.strip().splitlines()[-1])
-    assert result["outcome"] == "success", result
-    ex = subprocess.run([cli, "exec", "--workspace-folder", str(ide.dir), "--container-id", result["containerId"],
-                         "python", "-c",
-                         "import fractalkit, os; print('IMPORTED', fractalkit.__file__, os.getuid())"],
-                        capture_output=True, text=True, env=env, timeout=300)
-    assert ex.returncode == 0, ex.stdout[-3000:] + ex.stderr[-3000:]
-    assert f"IMPORTED /app/src/fractalkit/__init__.py {HOST_UID}" in ex.stdout, ex.stdout
+    try:
+        up = subprocess.run([cli, "up", "--workspace-folder", str(ide.dir)], capture_output=True, text=True,
+                            env=env, timeout=1800)
+        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+        result = json.loads(up.stdout.strip().splitlines()[-1])
+        assert result["outcome"] == "success", result
+        ex = subprocess.run([cli, "exec", "--workspace-folder", str(ide.dir), "python", "-c",
+                             "import fractalkit, os; print('IMPORTED', fractalkit.__file__, os.getuid())"],
+                            capture_output=True, text=True, env=env, timeout=300)
+        assert ex.returncode == 0, ex.stdout[-3000:] + ex.stderr[-3000:]
+        assert f"IMPORTED /app/src/fractalkit/__init__.py {HOST_UID}" in ex.stdout, ex.stdout
+    finally:
+        run(["docker", "compose", "--project-directory", str(ide.dir), "-p", name, "-f", str(ide.dir / "compose.yaml"),
+             "-f", str(ide.dir / ".devcontainer" / "compose.yaml"), "--profile", "ide", "down", "--volumes",
+             "--remove-orphans", "--timeout", "5"], env=env, check=False, timeout=300)
