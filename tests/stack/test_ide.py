@@ -79,6 +79,7 @@ def test_ide_refuses_requests_without_the_password(ide):
 @pytest.mark.parametrize("value, message", [
     ("", "IDE_PASSWORD is set but empty"),
     ("short", "IDE_PASSWORD is too short"),
+    ("a passphrase with spaces that is long enough", "IDE_PASSWORD contains whitespace"),
 ])
 def test_ide_refuses_to_start_with_a_bad_password(ide, value, message):
     out = ide.compose("--profile", "ide", "run", "--rm", "--no-deps", "-T", "-e", f"IDE_PASSWORD={value}", "ide",
@@ -107,6 +108,7 @@ def test_streamlit_through_the_ide_proxy(ide):
                         timeout=10).status_code in (302, 401)
 
 
+@pytest.mark.browser
 def test_chromium_logs_in_sees_the_workspace_and_saves_a_file(ide, page):
     name = "saved-in-the-ide.txt"
     page.goto(ide.ide_url + "/?folder=/app", wait_until="domcontentloaded")
