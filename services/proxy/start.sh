@@ -5,6 +5,10 @@ case "${MAX_UPLOAD_MB:-}" in ''|*[!0-9]*|0)
   echo "ERROR: MAX_UPLOAD_MB must be a positive whole number of megabytes, got '${MAX_UPLOAD_MB:-}'" >&2
   exit 64;;
 esac
+case "${PROXY_APP_UPSTREAM:-}" in [A-Za-z0-9]*:[0-9]*) ;; *)
+  echo "ERROR: PROXY_APP_UPSTREAM must be host:port, got '${PROXY_APP_UPSTREAM:-}'" >&2
+  exit 64;;
+esac
 # The certificate: PEM tls.crt/tls.key from PROXY_TLS_DIR; failing that, and only when asked
 # (PROXY_SELF_SIGNED=true, off by default), a self-signed one generated once into the proxy-tls
 # volume. Its fingerprint is logged so a browser's warning can be checked against it.
@@ -24,7 +28,7 @@ if [ ! -s "$TLS_CRT" ] || [ ! -s "$TLS_KEY" ]; then
   fi
   echo "fractal-proxy: self-signed certificate $(openssl x509 -in "$TLS_CRT" -noout -fingerprint -sha256)"
 fi
-export MAX_UPLOAD_MB TLS_CRT TLS_KEY
+export MAX_UPLOAD_MB TLS_CRT TLS_KEY PROXY_APP_UPSTREAM
 export PROXY_BODY_LIMIT="$((MAX_UPLOAD_MB + 1))m"
-envsubst '${MAX_UPLOAD_MB} ${PROXY_BODY_LIMIT} ${TLS_CRT} ${TLS_KEY}' </etc/nginx/nginx.conf.template >/tmp/nginx.conf
+envsubst '${MAX_UPLOAD_MB} ${PROXY_BODY_LIMIT} ${TLS_CRT} ${TLS_KEY} ${PROXY_APP_UPSTREAM}' </etc/nginx/nginx.conf.template >/tmp/nginx.conf
 exec nginx -c /tmp/nginx.conf -g 'daemon off;'
