@@ -8,6 +8,9 @@
 #   $REGISTRY/<service>:$APP_VERSION   the version in pyproject.toml unless APP_VERSION is set
 #   $REGISTRY/<service>:$GIT_SHA       `git rev-parse --short HEAD` of this checkout (never "local")
 #   $REGISTRY/<service>:$DEPLOY_ENV    prod unless set
+#   $REGISTRY/<service>:$APP_VERSION-$GIT_SHA-$DEPLOY_ENV   the same index under the name
+#                                      compose.prod.yaml gives the image (IMAGE_REPO=$REGISTRY),
+#                                      which scripts/deploy-swarm.sh deploys
 # The index lists one image per platform; each is also pushed as
 # $REGISTRY/<service>:$APP_VERSION-$GIT_SHA-$DEPLOY_ENV-<arch> (what the index points at).
 # The images carry the OCI labels of compose.prod.yaml (version, revision, title, source).
@@ -109,7 +112,8 @@ for s in "${services[@]}"; do
   parts=()
   for platform in "${ordered[@]}"; do parts+=("$REGISTRY/$s:$tag-${platform#linux/}"); done
   docker buildx imagetools create --progress quiet \
-    -t "$REGISTRY/$s:$APP_VERSION" -t "$REGISTRY/$s:$GIT_SHA" -t "$REGISTRY/$s:$DEPLOY_ENV" "${parts[@]}"
+    -t "$REGISTRY/$s:$APP_VERSION" -t "$REGISTRY/$s:$GIT_SHA" -t "$REGISTRY/$s:$DEPLOY_ENV" -t "$REGISTRY/$s:$tag" \
+    "${parts[@]}"
   digest=$(docker buildx imagetools inspect --format '{{json .Manifest.Digest}}' "$REGISTRY/$s:$GIT_SHA" | tr -d '"')
   echo "$REGISTRY/$s@$digest  ($APP_VERSION, $GIT_SHA, $DEPLOY_ENV; ${platforms})"
 done

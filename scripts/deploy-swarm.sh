@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Deploy (or update) the production stack on Docker Swarm. Run it on a manager node.
+#
+#   JUPYTER_TOKEN=... REGISTRY=registry.example.org/fractal scripts/deploy-swarm.sh
+#
+# The images are the ones scripts/publish.sh pushed, by the same names:
+#   $REGISTRY/<service>:$APP_VERSION-$GIT_SHA-$DEPLOY_ENV, each variable resolved as publish.sh does
+#   (GIT_SHA from git, APP_VERSION from pyproject.toml, DEPLOY_ENV prod).
+# Without REGISTRY, the images of this machine (built with `docker compose -f compose.yaml
+# -f compose.prod.yaml --profile proxy build`, IMAGE_REPO), which only a one-node swarm can run.
+#
+# Settings come from the environment and .env, as for Compose (.env.example), plus:
+#   STACK_NAME          the stack's name (default fractal-notebooks)
+#   STREAMLIT_REPLICAS  Streamlit tasks behind the sticky balancer (default 2)
+#   DOCS_REPLICAS       docs tasks (default 2)
+#   SWARM_WAIT          seconds to wait for every service to converge, healthy (default 600)
+# --render: print the stack file instead of deploying it.
+#
+# What it does: `docker compose config` merges compose.yaml, compose.prod.yaml and
+# compose.swarm.yaml; scripts/stack_file.py removes what `docker stack deploy` does not accept
+# (it says what and why); `docker stack deploy` creates or updates the services (a rolling update
+# when an image changed) and waits until they have converged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+die() { echo "deploy-swarm: $*" >&2; exit 1; }
+
+render=false
+case "${1:-}" in
+  --render) render=true ;;
+  -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  '') ;;
+  *) die "unknown argument '$1' (see --help)" ;;
+esac
+
+STACK_NAME=${STACK_NAME:-fractal-notebooks}
+[[ "$STACK_NAME" =~ ^[a-z0-9][a-z0-9_-]{0,62}$ ]] || die "STACK_NAME='$STACK_NAME': lower-case letters, digits, '-' and '_'"
+[[ "${SWARM_WAIT:-600}" =~ ^[1-9][0-9]*$ ]] || die "SWARM_WAIT='${SWARM_WAIT}' must be a number of seconds"
+for v in STREAMLIT_REPLICAS DOCS_REPLICAS; do
+  [[ "${!v:-2}" =~ ^[1-9][0-9]?$ ]] || die "$v='${!v}' must be a whole number from 1 to 64"
+done
+[ "${STREAMLIT_REPLICAS:-2}" -le 64 ] || die "STREAMLIT_REPLICAS: the balancer has 64 slots"
+if [ -n "${REGISTRY:-}" ]; then
+  export IMAGE_REPO=$REGISTRY
+  if [ -z "${GIT_SHA:-}" ]; then
+    GIT_SHA=$(git rev-parse --short HEAD 2>/dev/null) || die "not a git checkout: set GIT_SHA to the revision published"
+    export GIT_SHA
+  fi
+fi
+
+if ! $render; then
+  state=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>/dev/null) \
+    || die "no Docker engine answers"
+  [ "$state" = "active true" ] || die "this engine is not a swarm manager (state: $state): run 'docker swarm init' first, or run this on a manager"
+fi
+
+stack=$(docker compose -f compose.yaml -f compose.prod.yaml -f compose.swarm.yaml --profile proxy \
+  config --format json | python3 scripts/stack_file.py)
+if $render; then printf '%s\n' "$stack"; exit 0; fi
+
+# JupyterLab's notebooks volume lives on one node: the one labelled for it. None yet: this one.
+if [ -z "$(docker node ls -q --filter node.label=fractal-notebooks.notebooks=true)" ]; then
+  docker node update --label-add fractal-notebooks.notebooks=true "$(docker info --format "{{.Swarm.NodeID}}")" >/dev/null
+  echo "deploy-swarm: labelled this node for JupyterLab's notebooks (fractal-notebooks.notebooks=true)" >&2
+fi
+resolve=always
+[ -n "${REGISTRY:-}" ] || resolve=never   # local images: nothing to ask a registry
+# --detach=false: wait until every service has converged (its tasks running and healthy).
+if ! printf '%s\n' "$stack" | timeout "${SWARM_WAIT:-600}" docker stack deploy --detach=false --quiet \
+    --with-registry-auth --prune --resolve-image "$resolve" -c - "$STACK_NAME"; then
+  echo "deploy-swarm: the stack did not converge within ${SWARM_WAIT:-600} s; tasks not running:" >&2
+  docker stack ps "$STACK_NAME" --no-trunc --filter desired-state=shutdown \
+    --format '  {{.Name}} {{.Image}} {{.CurrentState}} {{.Error}}' | head -n 20 >&2
+  exit 1
+fi
+docker stack services "$STACK_NAME"

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Turn a merged Compose configuration into a file ``docker stack deploy`` accepts.
+
+Reads ``docker compose ... config --format json`` on stdin and writes the stack file (JSON, which
+is YAML) on stdout. Python's standard library only: it runs wherever the Docker CLI does.
+
+``docker stack deploy`` reads the Compose file format version 3 and refuses or ignores parts of
+the Compose Specification that our files use. Each change below says why:
+
+- the top-level ``name`` and the ``name`` of networks and volumes: the stack's name (the
+  argument of ``docker stack deploy``) prefixes every object instead;
+- services whose ``deploy.replicas`` is 0: build-only (the shared ``base`` image);
+- ``build``, ``profiles``, ``depends_on``, ``scale``: no build in Swarm, no profiles, no start
+  order (a service waits for its upstreams itself: nginx and HAProxy re-resolve);
+- ``restart``: Swarm restarts by ``deploy.restart_policy`` (compose.swarm.yaml);
+- ``security_opt``: a service cannot set it (``docker stack deploy`` would say "Ignoring
+  unsupported options"); ``no-new-privileges`` for every container is the engine's own setting
+  (``"no-new-privileges": true`` in daemon.json, docs/swarm.md);
+- ``healthcheck.start_interval``: not in the format; Swarm checks every ``interval`` from start;
+- a port's ``host_ip``: Swarm publishes on all of the node's addresses; ``published`` and CPU
+  limits as the types the format wants (number, string);
+- a network's ``gw_priority``: no gateway choice in Swarm;
+- ``tmpfs`` (short syntax): Swarm ignores it, so each becomes a ``type: tmpfs`` mount with its
+  size and mode (without this, the read-only root has no writable /tmp);
+- keys set to null (``entrypoint: null``): the image's own.
+
+Everything else is passed through; ``docker stack deploy`` validates it and names any key it
+does not know.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+__all__ = ["stack_file"]
+
+DROPPED_SERVICE_KEYS = ("build", "profiles", "depends_on", "scale", "restart", "security_opt")
+
+
+def stack_file(config: dict) -> dict:
+    """Convert a merged Compose configuration into a ``docker stack deploy`` file.
+
+    Parameters
+    ----------
+    config : dict
+        The output of ``docker compose -f ... config --format json`` (interpolated, merged).
+
+    Returns
+    -------
+    dict
+        A new configuration; ``config`` is not modified.
+
+    Raises
+    ------
+    ValueError
+        If no service is left to deploy.
+    """
+    out = json.loads(json.dumps(config))  # a deep copy
+    out.pop("name", None)
+    services = {}
+    for name, svc in out.get("services", {}).items():
+        if (svc.get("deploy") or {}).get("replicas", 1) == 0:
+            continue
+        for key in DROPPED_SERVICE_KEYS:
+            svc.pop(key, None)
+        for key in [k for k, v in svc.items() if v is None]:
+            del svc[key]
+        (svc.get("healthcheck") or {}).pop("start_interval", None)
+        tmpfs = svc.pop("tmpfs", None) or []
+        svc.setdefault("volumes", []).extend(_tmpfs_mount(t) for t in ([tmpfs] if isinstance(tmpfs, str) else tmpfs))
+        if not svc["volumes"]:
+            del svc["volumes"]
+        for port in svc.get("ports") or []:
+            port.pop("host_ip", None)
+            if "published" in port:
+                port["published"] = int(port["published"])
+        for net in (svc.get("networks") or {}).values():
+            if net:
+                net.pop("gw_priority", None)
+        limits = ((svc.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+        if "cpus" in limits:
+            limits["cpus"] = str(limits["cpus"])
+        services[name] = svc
+    if not services:
+        raise ValueError("no service to deploy: every service has deploy.replicas 0")
+    out["services"] = services
+    for section in ("networks", "volumes"):
+        for obj in (out.get(section) or {}).values():
+            if obj and not obj.get("external"):
+                obj.pop("name", None)
+    return out
+
+
+def _tmpfs_mount(spec: str) -> dict:
+    """``/tmp:size=256m,mode=1777`` -> a ``type: tmpfs`` mount (size in bytes, mode octal)."""
+    target, _, opts = spec.partition(":")
+    mount: dict = {"type": "tmpfs", "target": target, "tmpfs": {}}
+    units = {"k": 2**10, "m": 2**20, "g": 2**30}
+    for opt in filter(None, opts.split(",")):
+        key, _, value = opt.partition("=")
+        if key == "size":
+            n, unit = (value[:-1], value[-1].lower()) if value[-1:].isalpha() else (value, "")
+            mount["tmpfs"]["size"] = int(n) * units.get(unit, 1)
+        elif key == "mode":
+            mount["tmpfs"]["mode"] = int(value, 8)
+        else:
+            raise ValueError(f"tmpfs option {opt!r} of {spec!r} has no Swarm equivalent")
+    return mount
+
+
+if __name__ == "__main__":
+    try:
+        json.dump(stack_file(json.load(sys.stdin)), sys.stdout, indent=1)
+    except (ValueError, json.JSONDecodeError) as exc:
+        sys.exit(f"stack_file: {exc}")
