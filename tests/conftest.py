@@ -29,8 +29,8 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-quic"]
 # What the tests copy of the repository into a scratch project (the host tree is never touched).
-PROJECT_FILES = ["compose.yaml", "compose.prod.yaml", "pyproject.toml", "uv.lock", ".dockerignore",
-                 "apps", "src", "docs", "services", "certs", "scripts"]
+PROJECT_FILES = ["compose.yaml", "compose.prod.yaml", "compose.swarm.yaml", "pyproject.toml", "uv.lock",
+                 ".dockerignore", "apps", "src", "docs", "services", "certs", "scripts"]
 
 
 def require_e2e() -> bool:

@@ -119,7 +119,7 @@ def test_non_numeric_port_is_rejected(var):
 
 def test_env_example_documents_every_variable():
     used = set()
-    for f in ("compose.yaml", "compose.prod.yaml"):
+    for f in ("compose.yaml", "compose.prod.yaml", "compose.swarm.yaml"):
         if (ROOT / f).exists():
             used |= set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", (ROOT / f).read_text()))
     documented = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))

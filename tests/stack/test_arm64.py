@@ -9,31 +9,19 @@ a registry on loopback; the arm64 tests then run images pulled back from it by d
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 
 import pytest
 
 from conftest import ROOT, make_project, run
+from utils.git import GIT_ENV, commit_all
 from utils.registry import Registry
 
 pytestmark = pytest.mark.e2e
 
 SERVICES = ("streamlit", "jupyter", "docs", "proxy")
-# The scratch checkouts belong to the host user, not to root: tell git that is fine.
-GIT_ENV = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "safe.directory", "GIT_CONFIG_VALUE_0": "*",
-           "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
 PLATFORMS = ("linux/amd64", "linux/arm64")
-
-
-def _commit(directory) -> str:
-    """git init + commit everything in `directory`; the short SHA."""
-    git = ["git", "-C", str(directory)]
-    for args in (["init", "-q"], ["add", "-A"],
-                 ["-c", "user.name=CI", "-c", "user.email=ci@localhost", "commit", "-q", "-m", "release"]):
-        run([*git, *args], env=GIT_ENV)
-    return run([*git, "rev-parse", "--short", "HEAD"], env=GIT_ENV).stdout.strip()
 
 
 def _inspect_raw(ref: str) -> dict:
@@ -53,7 +41,7 @@ def release(docker_engine, base_image, arm64_base, scratch):
     project = make_project(scratch, base_image, "release")
     local = []
     try:
-        sha = _commit(project.dir)
+        sha = commit_all(project.dir)
         with Registry() as reg:
             repo = f"{reg.host}/fractal-{project.name}"
             local += [f"{repo}/{s}:0.1.0-{sha}-prod{suffix}" for s in (*SERVICES, "base")
@@ -85,7 +73,7 @@ def test_publish_refuses_what_it_cannot_tag_honestly(docker_engine, scratch, bas
         for extra, args, message in cases:
             out = run([*script, *args], check=False, cwd=project.dir, env={**env, **extra})
             assert out.returncode != 0 and message in out.stderr, (extra, args, out.stderr)
-        _commit(project.dir)
+        commit_all(project.dir)
         (project.dir / "compose.yaml").write_text((project.dir / "compose.yaml").read_text() + "\n# edit\n")
         out = run(script, check=False, cwd=project.dir, env={**env, "REGISTRY": "127.0.0.1:1/x"})
         assert out.returncode != 0 and "uncommitted changes" in out.stderr, out.stderr

@@ -13,6 +13,7 @@ import requests
 
 from conftest import ROOT, free_port, make_project, run, wait_for
 from jupyter_client_ws import execute
+from utils.processes import main_pid
 
 pytestmark = pytest.mark.e2e
 SERVICES = ("streamlit", "jupyter", "docs")
@@ -136,18 +137,10 @@ def test_compose_lint_has_no_unjustified_finding(prod):
     assert out.returncode == 0, out.stdout[-4000:]
 
 
-def _main_pid(prod, service) -> int:
-    """Host PID of the service's main process (the init's child)."""
-    rows = run(["docker", "top", prod.container(service), "-eo", "pid,ppid,args"]).stdout.splitlines()[1:]
-    procs = [r.split(None, 2) for r in rows]
-    init_pid = next(int(pid) for pid, ppid, args in procs if "docker-init" in args or "tini" in args)
-    return next(int(pid) for pid, ppid, args in procs if int(ppid) == init_pid)
-
-
 @pytest.mark.parametrize("service", SERVICES)
 def test_kill_9_heals_within_30s(prod, service):
     before = inspect(prod, service)["RestartCount"]
-    subprocess.run(["kill", "-9", str(_main_pid(prod, service))], check=True)
+    subprocess.run(["kill", "-9", str(main_pid(prod.container(service)))], check=True)
     t0 = time.monotonic()
     wait_for(lambda: inspect(prod, service)["RestartCount"] > before, timeout=30, what=f"{service} restart")
     wait_for(lambda: health(prod, service) == "healthy", timeout=60, interval=1, what=f"{service} healthy")
@@ -157,7 +150,7 @@ def test_kill_9_heals_within_30s(prod, service):
 
 
 def test_frozen_streamlit_is_reported_unhealthy(prod):
-    pid = _main_pid(prod, "streamlit")
+    pid = main_pid(prod.container("streamlit"))
     subprocess.run(["kill", "-STOP", str(pid)], check=True)
     try:
         hc = inspect(prod, "streamlit")["Config"]["Healthcheck"]

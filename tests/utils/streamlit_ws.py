@@ -7,7 +7,8 @@ states, as the frontend does on load and on every interaction), read ``ForwardMs
 ``script_finished``, then fetch every ``/media/`` URL the run referenced (images, GIFs,
 downloads) over HTTP, as the browser would.
 
-Used by the load test (tests/stack/test_load.py) and the load benchmark (benchmarks/load.py)::
+Used by the load tests (tests/stack/test_load.py, test_swarm.py) and the load benchmark
+(benchmarks/load.py)::
 
     with StreamlitSession("http://127.0.0.1:8501/app") as s:
         run = s.run_page("mandelbrot")      # first run of the page in this session
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -25,6 +27,7 @@ import requests
 import websocket
 from google.protobuf.message import Message
 from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.Common_pb2 import UploadedFileInfo
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 FINISHED_OK = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
@@ -103,7 +106,7 @@ class StreamlitSession:
         On connection failure, a closed socket, or a timeout while waiting for a run.
     """
 
-    def __init__(self, base_url: str, timeout: float = 300.0):
+    def __init__(self, base_url: str, timeout: float = 300.0, verify: bool | str = True):
         self.base_url = base_url.rstrip("/")
         u = urlsplit(self.base_url)
         scheme = "wss" if u.scheme == "https" else "ws"
@@ -111,10 +114,15 @@ class StreamlitSession:
         self.origin = f"{u.scheme}://{u.netloc}"
         self.timeout = timeout
         self.http = requests.Session()
+        self.verify = verify  # per request: a session-wide setting loses to REQUESTS_CA_BUNDLE
+        self.sslopt = {"ca_certs": verify} if isinstance(verify, str) else {} if verify else {"cert_reqs": 0}
         self.ws: websocket.WebSocket | None = None
         self.session_id = ""
-        #: user key -> (widget id, element type) of the keyed sliders and number inputs seen
+        #: user key -> (widget id, element type) of the keyed widgets seen (sliders, number
+        #: inputs, radios, file uploaders)
         self.widgets: dict[str, tuple[str, str]] = {}
+        #: HTTP status of every request this tab made, in order: (method, path, status)
+        self.requests: list[tuple[str, str, int | None]] = []
 
     def __enter__(self) -> "StreamlitSession":
         self.connect()
@@ -124,9 +132,22 @@ class StreamlitSession:
         self.close()
 
     def connect(self) -> None:
+        """Load the page and open its websocket, as a tab does.
+
+        The tab first GETs the page, ``_stcore/host-config`` and ``_stcore/health`` (which sets
+        Streamlit's XSRF cookie); every cookie the server or a balancer set is sent with the websocket handshake,
+        the media fetches and the uploads.
+        """
+        for path in ("/", "/_stcore/host-config", "/_stcore/health"):
+            try:
+                r = self.http.get(self.base_url + path, timeout=self.timeout, verify=self.verify)
+                self.requests.append(("GET", path, r.status_code))
+            except requests.RequestException as exc:
+                raise SessionError(f"GET {self.base_url + path} failed: {exc!r}") from exc
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
         try:
             self.ws = websocket.create_connection(self.ws_url, timeout=self.timeout, subprotocols=["streamlit"],
-                                                 origin=self.origin)
+                                                 origin=self.origin, cookie=cookie or None, sslopt=self.sslopt)
         except Exception as exc:
             raise SessionError(f"websocket connect to {self.ws_url} failed: {exc!r}") from exc
 
@@ -144,12 +165,16 @@ class StreamlitSession:
         cs.query_string = query_string
         for key, value in (widgets or {}).items():
             if key not in self.widgets:
-                raise SessionError(f"no keyed slider or number input {key!r} seen on this page yet")
+                raise SessionError(f"no keyed widget {key!r} seen on this page yet")
             wid, kind = self.widgets[key]
             state = cs.widget_states.widgets.add()
             state.id = wid
             if kind == "slider":            # the frontend sends a slider's value as a list
                 state.double_array_value.data.append(float(value))
+            elif kind == "radio":           # the chosen option's label
+                state.string_value = value
+            elif kind == "file_uploader":   # UploadedFileInfo messages from upload()
+                state.file_uploader_state_value.uploaded_file_info.extend(value)
             elif isinstance(value, int):
                 state.int_value = value
             else:
@@ -181,11 +206,62 @@ class StreamlitSession:
         msg.ParseFromString(raw if isinstance(raw, bytes) else raw.encode())
         return msg
 
+    def upload(self, key: str, name: str, data: bytes, mime: str = "application/octet-stream") -> list:
+        """Upload one file to the file uploader with user key ``key``, as the frontend does.
+
+        Asks the server for the file's URLs over the websocket (``file_urls_request``), PUTs
+        the file there (multipart, with the XSRF header), and returns the widget's new state
+        for :meth:`run_page`: ``run_page(page, widgets={key: session.upload(key, ...)})``.
+
+        Returns
+        -------
+        list of UploadedFileInfo
+            The uploader's state after the upload.
+
+        Raises
+        ------
+        SessionError
+            If the uploader was not shown yet, the server refuses the URLs, or the PUT does
+            not answer 204 (e.g. 400 "Invalid session_id" from a replica that does not have
+            this session).
+        """
+        if key not in self.widgets or self.widgets[key][1] != "file_uploader":
+            raise SessionError(f"no file uploader {key!r} seen on this page yet")
+        back = BackMsg()
+        req = back.file_urls_request
+        req.request_id = uuid.uuid4().hex
+        req.file_names.append(name)
+        req.session_id = self.session_id
+        self.ws.send_binary(back.SerializeToString())
+        deadline = time.monotonic() + self.timeout
+        while True:
+            msg = self._recv(deadline)
+            if msg.WhichOneof("type") == "file_urls_response" and msg.file_urls_response.response_id == req.request_id:
+                break
+        resp = msg.file_urls_response
+        if resp.error_msg or not resp.file_urls:
+            raise SessionError(f"the server gave no upload URL: {resp.error_msg!r}")
+        urls = resp.file_urls[0]
+        u = urlsplit(self.base_url)
+        target = urls.upload_url if urls.upload_url.startswith("http") else self.base_url + urls.upload_url
+        try:
+            r = self.http.put(target, files={"file": (name, data, mime)}, timeout=self.timeout, verify=self.verify,
+                              headers={"X-Xsrftoken": self.http.cookies.get("_streamlit_xsrf", "")})
+        except requests.RequestException as exc:
+            self.requests.append(("PUT", urls.upload_url, None))
+            raise SessionError(f"PUT {u.path}{urls.upload_url} failed: {exc!r}") from exc
+        self.requests.append(("PUT", urls.upload_url, r.status_code))
+        if r.status_code != 204:
+            raise SessionError(f"PUT {urls.upload_url} -> {r.status_code}: {r.text[:200]}")
+        return [UploadedFileInfo(name=name, size=len(data), file_id=urls.file_id, file_urls=urls)]
+
     def run_page(self, page: str = "", query_string: str = "", widgets: dict | None = None) -> Run:
         """Request a run of ``page`` (its URL path), wait for it, fetch its media.
 
-        ``widgets`` maps the user keys of sliders and number inputs that an earlier run of
-        this session displayed to the values to send, as the frontend does after an edit.
+        ``widgets`` maps the user keys of widgets that an earlier run of this session
+        displayed to the values to send, as the frontend does after an edit: a number for a
+        slider or number input, an option's label for a radio, :meth:`upload`'s result for a
+        file uploader.
 
         Returns
         -------
@@ -221,7 +297,8 @@ class StreamlitSession:
                     run.errors.append(f"{e.type}: {e.message}")
                 el = d.new_element if d.WhichOneof("type") == "new_element" else None
                 el_type = el.WhichOneof("type") if el is not None else None
-                if el_type in ("slider", "number_input") and getattr(el, el_type).id.startswith("$$ID-"):
+                if el_type in ("slider", "number_input", "radio", "file_uploader") and \
+                        getattr(el, el_type).id.startswith("$$ID-"):
                     wid = getattr(el, el_type).id  # "$$ID-<hash>-<user key>"
                     self.widgets[wid.split("-", 2)[2]] = (wid, el_type)
                 found: list[str] = []
@@ -245,14 +322,15 @@ class StreamlitSession:
             full = url if url.startswith("http") else f"{u.scheme}://{u.netloc}{u.path}{url}"
             try:
                 try:
-                    r = self.http.get(full, timeout=self.timeout)
+                    r = self.http.get(full, timeout=self.timeout, verify=self.verify)
                 except requests.ConnectionError:
                     # A kept-alive connection closed before any response byte: a browser retries
                     # such an idempotent GET once on a new connection, and so does this client.
                     run.retried.append(url)
-                    r = self.http.get(full, timeout=self.timeout, headers={"Connection": "close"})
+                    r = self.http.get(full, timeout=self.timeout, verify=self.verify, headers={"Connection": "close"})
                 digest = hashlib.sha256(r.content).hexdigest()
                 run.media[url] = (r.status_code, len(r.content), digest)
+                self.requests.append(("GET", url, r.status_code))
                 if r.status_code != 200:
                     run.errors.append(f"GET {url} -> {r.status_code}")
             except requests.RequestException as exc:

@@ -1,0 +1,345 @@
+"""End-to-end: the production stack on a real one-node Docker Swarm (scripts/deploy-swarm.sh).
+
+The engine under test becomes a swarm manager for this module (listening on loopback only) and
+leaves the swarm afterwards. The images are built by Compose from compose.prod.yaml, deployed
+with the documented command, and reached the way a visitor reaches them: HTTPS through the
+proxy (nginx), then the sticky balancer (HAProxy) in front of three Streamlit replicas.
+
+Sessions are protocol-level tabs (tests/utils/streamlit_ws.py): they load the page, keep the
+cookies they are given, open the websocket, fetch every media file and upload a file.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from PIL import Image
+
+from conftest import free_port, make_project, run, wait_for
+from utils.git import GIT_ENV, commit_all
+from utils.registry import Registry
+from utils.processes import main_pid
+from utils.streamlit_ws import SessionError, StreamlitSession
+
+pytestmark = pytest.mark.e2e
+
+REPLICAS = 3
+SESSIONS = 30
+#: Services of the stack and the compose.prod.yaml service whose limits and healthcheck each has.
+SOURCE = {"streamlit": "streamlit", "jupyter": "jupyter", "docs": "docs", "proxy": "proxy", "balancer": "proxy"}
+
+
+@pytest.fixture(scope="module")
+def swarm(docker_engine):
+    state = run(["docker", "info", "--format", "{{.Swarm.LocalNodeState}}"]).stdout.strip()
+    if state != "inactive":
+        pytest.fail(f"this engine is already in a swarm ({state}); the test makes and leaves its own: "
+                    "run `docker swarm leave --force` first")
+    port = free_port()
+    run(["docker", "swarm", "init", "--listen-addr", f"127.0.0.1:{port}", "--advertise-addr", f"127.0.0.1:{port}"])
+    try:
+        yield
+    finally:
+        run(["docker", "swarm", "leave", "--force"], check=False, timeout=120)
+
+
+def _stack_rm(name: str) -> None:
+    run(["docker", "stack", "rm", name], check=False, timeout=120)
+    label = f"label=com.docker.stack.namespace={name}"
+    wait_for(lambda: not run(["docker", "ps", "-aq", "--filter", label]).stdout.strip()
+             and not run(["docker", "network", "ls", "-q", "--filter", label]).stdout.strip(),
+             timeout=180, interval=1, what=f"stack {name} to be removed")
+    volumes = run(["docker", "volume", "ls", "-q", "--filter", label]).stdout.split()
+    if volumes:
+        run(["docker", "volume", "rm", *volumes], check=False)
+
+
+@pytest.fixture(scope="module")
+def stack(swarm, base_image, scratch):
+    """The documented path from a git checkout: scripts/publish.sh to a registry (on loopback),
+    then scripts/deploy-swarm.sh from it; both take the image tag from git."""
+    p = make_project(scratch, base_image, "swarm", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
+                     PROXY_HTTPS_PORT=str(free_port()), STREAMLIT_REPLICAS=str(REPLICAS), DOCS_REPLICAS="2")
+    p.files = ["compose.yaml", "compose.prod.yaml"]
+    p.env["STACK_NAME"] = p.name
+    p.service = lambda s: f"{p.name}_{s}"
+    local = []
+    try:
+        sha = commit_all(p.dir)
+        p.env.update(APP_VERSION="0.1.0", GIT_SHA=sha, DEPLOY_ENV="prod")  # what the scripts work out
+        certs = p.dir / "certs" / "proxy"  # after the commit: a release does not carry its key
+        certs.mkdir(parents=True, exist_ok=True)
+        run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+             "-keyout", str(certs / "tls.key"), "-out", str(certs / "tls.crt")])
+        (certs / "tls.key").chmod(0o644)  # read by the proxy's non-root user through the bind mount
+        p.ca = str(certs / "tls.crt")
+        p.https = f"https://127.0.0.1:{p.env['PROXY_HTTPS_PORT']}"
+        with Registry() as reg:
+            p.registry = f"{reg.host}/fractal-{p.name}"
+            local += [f"{p.registry}/{s}:0.1.0-{sha}-prod{suffix}" for s in ("base", "streamlit", "jupyter", "docs",
+                                                                             "proxy") for suffix in ("", "-amd64")]
+            env = {**os.environ, **GIT_ENV, **p.env, "REGISTRY": p.registry}
+            for derived in ("APP_VERSION", "GIT_SHA", "DEPLOY_ENV"):
+                env.pop(derived)
+            t0 = time.monotonic()
+            run(["bash", "scripts/publish.sh"], cwd=p.dir, env=env, timeout=2400)
+            t1 = time.monotonic()
+            out = run(["bash", "scripts/deploy-swarm.sh"], cwd=p.dir, env=env, timeout=900)
+            print(f"\npublish.sh {t1 - t0:.0f} s; deploy-swarm.sh {time.monotonic() - t1:.0f} s to a converged, "
+                  f"healthy stack\n{out.stdout}")
+            yield p
+    finally:
+        _stack_rm(p.name)
+        run(["docker", "image", "rm", "-f", *local], check=False)
+        p.cleanup()
+
+
+def service(p, name) -> dict:
+    return json.loads(run(["docker", "service", "inspect", p.service(name)]).stdout)[0]
+
+
+def containers(p, name) -> list[dict]:
+    """The running containers of a service's tasks (one node: all of them are here)."""
+    ids = run(["docker", "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={p.service(name)}"]).stdout.split()
+    return json.loads(run(["docker", "inspect", *ids]).stdout) if ids else []
+
+
+def healthy(p, name, replicas) -> bool:
+    cs = containers(p, name)
+    return len(cs) == replicas and all(c["State"].get("Health", {}).get("Status") == "healthy" for c in cs)
+
+
+def test_the_stack_runs_with_compose_prods_limits_and_healthchecks(stack):
+    prod = json.loads(stack.compose("--profile", "proxy", "config", "--format", "json").stdout)["services"]
+    expected = {"streamlit": REPLICAS, "jupyter": 1, "docs": 2, "proxy": 1, "balancer": 1}
+    for name, replicas in expected.items():
+        spec = service(stack, name)["Spec"]
+        assert spec["Mode"]["Replicated"]["Replicas"] == replicas, name
+        assert healthy(stack, name, replicas), (name, [c["State"] for c in containers(stack, name)])
+        src = prod[SOURCE[name]]
+        task = spec["TaskTemplate"]
+        limits = task["Resources"]["Limits"]
+        want = src["deploy"]["resources"]["limits"]
+        assert limits["NanoCPUs"] == int(float(want["cpus"]) * 1e9), name
+        assert limits["MemoryBytes"] == int(want["memory"]), name
+        assert limits["Pids"] == want["pids"], name
+        c = task["ContainerSpec"]
+        assert c["User"] == "app" and c["ReadOnly"] is True and c["CapabilityDrop"] == ["ALL"], name
+        assert {"Type": "tmpfs", "Target": "/tmp", "TmpfsOptions": {"SizeBytes": 256 * 2**20}} in [
+            {k: m.get(k) for k in ("Type", "Target", "TmpfsOptions")} for m in c.get("Mounts", [])], name
+        hc, want_hc = c["Healthcheck"], src["healthcheck"]
+        assert hc["Test"] == want_hc["test"] and hc["Retries"] == want_hc["retries"], name
+        assert task["RestartPolicy"]["Condition"] == "any", name
+        for cont in containers(stack, name):
+            assert cont["Config"]["User"] == "app" and cont["HostConfig"]["ReadonlyRootfs"] is True
+    assert service(stack, "jupyter")["Spec"]["TaskTemplate"]["Placement"]["Constraints"] == [
+        "node.labels.fractal-notebooks.notebooks == true"]
+    for name in SOURCE:  # the published images, pinned by digest at deploy
+        image = service(stack, name)["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+        assert image.startswith(stack.registry + "/") and "@sha256:" in image, image
+    for name in ("streamlit", "docs", "balancer"):
+        assert service(stack, name)["Spec"]["EndpointSpec"]["Mode"] == "dnsrr"
+        assert service(stack, name)["Spec"]["UpdateConfig"]["FailureAction"] == "rollback"
+
+
+def test_https_through_the_proxy_reaches_every_service(stack):
+    r = requests.get(stack.https + "/app/", verify=stack.ca, timeout=30)
+    assert r.status_code == 200 and "<title>" in r.text
+    cookie = r.headers["Set-Cookie"]
+    assert cookie.startswith("FRACTAL_REPLICA=") and "Secure" in cookie and "HttpOnly" in cookie, cookie
+    assert requests.get(stack.https + "/", verify=stack.ca, timeout=30).status_code == 200
+    r = requests.get(stack.https + "/jupyter/api/status", verify=stack.ca, timeout=30,
+                     headers={"Authorization": f"token {stack.env['JUPYTER_TOKEN']}"})
+    assert r.status_code == 200, r.text
+    assert requests.get(stack.https + "/jupyter/api/status", verify=stack.ca, timeout=30).status_code == 403
+
+
+def _png() -> bytes:
+    """A small image of an X: what a student uploads to the box-counting page."""
+    im = Image.new("L", (96, 96), 0)
+    for i in range(96):
+        im.putpixel((i, i), 255)
+        im.putpixel((95 - i, i), 255)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def upload_tab(base: str, ca: str, png: bytes) -> dict:
+    """One tab: the box-counting page and its media, an upload, the analysis of it and its media."""
+    s = StreamlitSession(base, timeout=240, verify=ca)
+    out: dict = {"errors": []}
+    try:
+        s.connect()
+        runs = [s.run_page("box_counting"), s.run_page("box_counting", widgets={"b_source": "Upload"})]
+        state = s.upload("b_upload", "x.png", png, "image/png")
+        runs.append(s.run_page("box_counting", widgets={"b_source": "Upload", "b_upload": state}))
+        out["errors"] = [e for r in runs for e in r.errors]
+        out["analysed"] = any(el.WhichOneof("type") == "metric" for el in runs[-1].shown)
+        out["media"] = sum(len(r.media) for r in runs)
+    except SessionError as exc:
+        out["errors"].append(str(exc))
+    finally:
+        out["replica"] = s.http.cookies.get("FRACTAL_REPLICA")
+        out["requests"] = list(s.requests)
+        s.close()
+    return out
+
+
+def tabs(n: int, fn) -> list[dict]:
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(lambda _: fn(), range(n)))
+
+
+def _refused(results) -> list:
+    return [(m, path.split("/")[2] if m == "PUT" else path, st) for r in results for m, path, st in r["requests"]
+            if st in (400, 404)]
+
+
+def test_thirty_tabs_keep_their_replica_for_media_and_uploads(stack):
+    png = _png()
+    results = tabs(SESSIONS, lambda: upload_tab(stack.https + "/app", stack.ca, png))
+    assert _refused(results) == []
+    assert [r["errors"] for r in results if r["errors"]] == []
+    assert all(r["analysed"] and r["media"] >= 4 for r in results)
+    # The balancer spread the class over every replica (least connections), one cookie each.
+    assert len({r["replica"] for r in results}) == REPLICAS, [r["replica"] for r in results]
+
+    # The same tabs with nginx sending /app/ straight to the replicas (Docker's DNS round robin,
+    # what a stack without the balancer does): media 404s and upload 400s. The test can fail.
+    proxy = stack.service("proxy")
+    run(["docker", "service", "update", "--quiet", "--detach=false", "--env-add", "PROXY_APP_UPSTREAM=streamlit:8501",
+         proxy], timeout=300)
+    try:
+        unbalanced = tabs(10, lambda: upload_tab(stack.https + "/app", stack.ca, png))
+    finally:
+        run(["docker", "service", "rollback", "--quiet", "--detach=false", proxy], timeout=300)
+    refused = _refused(unbalanced)
+    print(f"\nwithout the balancer: {len(refused)} refused requests in 10 tabs, e.g. {refused[:3]}")
+    assert refused, "without the sticky balancer every request still reached its session's replica"
+    assert requests.get(stack.https + "/app/", verify=stack.ca, timeout=30).headers["Set-Cookie"].startswith(
+        "FRACTAL_REPLICA=")
+
+
+def home_tab(base: str, ca: str) -> str | None:
+    """Open the home page in a new tab: None if it worked, else what went wrong."""
+    try:
+        with StreamlitSession(base, timeout=120, verify=ca) as s:
+            r = s.run_page("")
+            return None if r.ok else "; ".join(r.errors)
+    except SessionError as exc:
+        return str(exc)
+
+
+class Visitors:
+    """New tabs on the home page, one after another in two threads, until stopped."""
+
+    def __init__(self, stack):
+        self.base, self.ca = stack.https + "/app", stack.ca
+        self.ok, self.failed = 0, []
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(2)]
+
+    def _loop(self):
+        while not self.stop.is_set():
+            err = home_tab(self.base, self.ca)
+            if err is None:
+                self.ok += 1
+            else:
+                self.failed.append(err)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=300)
+
+
+def test_a_frozen_replica_is_replaced_and_gets_no_new_tabs(stack):
+    before = containers(stack, "streamlit")
+    frozen = before[0]
+    pid = main_pid(frozen["Id"])
+    since = run(["date", "-u", "+%Y-%m-%dT%H:%M:%S"]).stdout.strip()
+    t0 = time.monotonic()
+    subprocess.run(["kill", "-STOP", str(pid)], check=True)
+    try:
+        wait_for(lambda: " is DOWN" in run(["docker", "service", "logs", "--raw", "--since", since,
+                                            stack.service("balancer")]).stdout,
+                 timeout=120, interval=1, what="the balancer to take the frozen replica out")
+        t_down = time.monotonic() - t0
+        failures = [e for e in tabs(10, lambda: home_tab(stack.https + "/app", stack.ca)) if e]
+        assert failures == [], failures
+        wait_for(lambda: frozen["Id"] not in {c["Id"] for c in containers(stack, "streamlit")}
+                 and healthy(stack, "streamlit", REPLICAS), timeout=300, interval=1,
+                 what="Swarm to replace the frozen replica with a healthy one")
+        t_replaced = time.monotonic() - t0
+    finally:
+        subprocess.run(["kill", "-CONT", str(pid)], check=False, capture_output=True)  # if not yet replaced
+    print(f"\nfrozen replica: out of the balancer after {t_down:.0f} s, replaced (new task healthy) "
+          f"after {t_replaced:.0f} s")
+
+
+def _image(stack) -> str:
+    """The streamlit service's image, without the digest Swarm pinned it to."""
+    return service(stack, "streamlit")["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"].split("@")[0]
+
+
+def _variant(stack, suffix: str, dockerfile_tail: str) -> str:
+    """A new streamlit image on top of the deployed one (its name + suffix), pushed to the registry."""
+    image = _image(stack)
+    new = f"{image}-{suffix}"
+    subprocess.run(["docker", "build", "-q", "-t", new, "-"], input=f"FROM {image}\n{dockerfile_tail}\n",
+                   text=True, check=True, capture_output=True, timeout=300)
+    run(["docker", "push", "-q", new], timeout=600)
+    return new
+
+
+def _update_state(stack) -> str | None:
+    """Swarm's state of the streamlit service's last update (updating, completed, rollback_completed...)."""
+    return service(stack, "streamlit").get("UpdateStatus", {}).get("State")
+
+
+def test_rolling_update_under_new_tabs_then_a_broken_image_is_rolled_back(stack):
+    name = stack.service("streamlit")
+    good = _variant(stack, "v2", "LABEL org.example.fractal-test=v2")
+    broken = _variant(stack, "broken", 'CMD ["sleep", "infinity"]')  # runs, never answers its healthcheck
+    try:
+        with Visitors(stack) as visitors:
+            t0 = time.monotonic()
+            run(["docker", "service", "update", "--quiet", "--detach", "--image", good, name])
+            wait_for(lambda: _update_state(stack) == "completed", timeout=900, interval=2,
+                     what="the rolling update to complete")
+            t_update = time.monotonic() - t0
+            served_during_update = visitors.ok
+        assert visitors.failed == [], visitors.failed[:5]
+        assert served_during_update >= 5, served_during_update
+        assert {c["Config"]["Image"].split("@")[0] for c in containers(stack, "streamlit")} == {good}
+        assert _image(stack) == good
+
+        with Visitors(stack) as visitors:
+            t0 = time.monotonic()
+            run(["docker", "service", "update", "--quiet", "--detach", "--image", broken, name])
+            wait_for(lambda: _update_state(stack) == "rollback_completed",
+                     timeout=900, interval=2, what="Swarm to roll the broken image back")
+            t_rollback = time.monotonic() - t0
+        assert visitors.failed == [], visitors.failed[:5]
+        assert _image(stack) == good
+        wait_for(lambda: healthy(stack, "streamlit", REPLICAS), timeout=300, interval=1, what="three healthy replicas")
+        assert {c["Config"]["Image"].split("@")[0] for c in containers(stack, "streamlit")} == {good}
+        print(f"\nrolling update of {REPLICAS} replicas: {t_update:.0f} s, {served_during_update} new tabs served, "
+              f"0 failed; broken image rolled back after {t_rollback:.0f} s, {visitors.ok} tabs served meanwhile")
+    finally:
+        run(["docker", "image", "rm", "-f", good, broken], check=False)

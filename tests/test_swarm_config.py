@@ -1,0 +1,119 @@
+"""Fast checks of the Swarm stack file: rendered by scripts/deploy-swarm.sh, validated by the
+Docker CLI's own `docker stack config` (no engine needed)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from stack_file import stack_file  # noqa: E402
+
+from test_compose_config import config, pytestmark  # noqa: E402,F401  (skipped without the CLI)
+
+ENV = {"JUPYTER_TOKEN": "config-check", "STREAMLIT_REPLICAS": "4", "PROXY_HTTPS_PORT": "9443",
+       "STREAMLIT_CPUS": "1.5", "GIT_SHA": "abc1234"}
+
+
+def render(env=None, check=True) -> subprocess.CompletedProcess:
+    knobs = {k for k in os.environ if k.isupper() and (k.startswith(("STREAMLIT_", "DOCS_", "PROXY_", "JUPYTER_")))}
+    clean = {k: v for k, v in os.environ.items() if k not in knobs and k not in ("REGISTRY", "IMAGE_REPO")}
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "deploy-swarm.sh"), "--render"], capture_output=True,
+                         text=True, env={**clean, **ENV, **(env or {})})
+    if check:
+        assert out.returncode == 0, out.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def stack():
+    return json.loads(render().stdout)
+
+
+def test_docker_stack_accepts_the_file_and_ignores_nothing(stack):
+    out = subprocess.run(["docker", "stack", "config", "-c", "-"], input=json.dumps(stack), capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr
+    assert "Ignoring" not in out.stderr and "unsupported" not in out.stderr, out.stderr
+    assert set(stack["services"]) == {"streamlit", "jupyter", "docs", "proxy", "balancer"}  # no build-only base
+
+
+def test_limits_and_healthchecks_are_compose_prods(stack):
+    prod = json.loads(config("compose.yaml", "compose.prod.yaml",
+                             env={**ENV, "COMPOSE_PROFILES": "proxy"}).stdout)["services"]
+    for name, svc in stack["services"].items():
+        src = prod["proxy" if name == "balancer" else name]
+        want = src["deploy"]["resources"]["limits"]
+        got = svc["deploy"]["resources"]["limits"]
+        assert (got["cpus"], got["memory"], got["pids"]) == (str(want["cpus"]), want["memory"], want["pids"]), name
+        hc = dict(src["healthcheck"])
+        hc.pop("start_interval", None)
+        assert svc["healthcheck"] == hc, name
+        assert svc["read_only"] is True and svc["cap_drop"] == ["ALL"] and svc["user"] == "app", name
+        assert {"type": "tmpfs", "target": "/tmp", "tmpfs": {"size": 256 * 2**20, "mode": 0o1777}} in svc["volumes"]
+        assert svc["deploy"]["update_config"]["failure_action"] == "rollback", name
+    assert stack["services"]["streamlit"]["deploy"]["resources"]["limits"]["cpus"] == "1.5"
+
+
+def test_replicas_ports_and_routing(stack):
+    s = stack["services"]
+    assert s["streamlit"]["deploy"]["replicas"] == 4 and s["streamlit"]["deploy"]["endpoint_mode"] == "dnsrr"
+    assert s["docs"]["deploy"]["replicas"] == 2 and s["jupyter"]["deploy"]["replicas"] == 1
+    assert s["jupyter"]["deploy"]["placement"]["constraints"] == ["node.labels.fractal-notebooks.notebooks == true"]
+    assert s["proxy"]["ports"] == [{"target": 8443, "published": 9443, "protocol": "tcp", "mode": "host"}]
+    assert all("ports" not in svc for name, svc in s.items() if name != "proxy")  # only the proxy is published
+    assert s["proxy"]["environment"]["PROXY_APP_UPSTREAM"] == "balancer:8501"
+    assert s["balancer"]["command"] == ["start-balancer"] and s["balancer"]["networks"] == {"backend": None}
+    assert s["streamlit"]["stop_signal"] == "SIGWINCH"  # draining: see compose.swarm.yaml
+    assert all(n["driver"] == "overlay" and "name" not in n for n in stack["networks"].values())
+    assert "name" not in stack
+
+
+def test_registry_images_are_the_published_names():
+    s = json.loads(render({"REGISTRY": "127.0.0.1:5000/fractal", "APP_VERSION": "1.2.3"}).stdout)["services"]
+    assert s["streamlit"]["image"] == "127.0.0.1:5000/fractal/streamlit:1.2.3-abc1234-prod"
+    assert s["balancer"]["image"] == s["proxy"]["image"] == "127.0.0.1:5000/fractal/proxy:1.2.3-abc1234-prod"
+
+
+@pytest.mark.parametrize("env", [{"STREAMLIT_REPLICAS": "0"}, {"STREAMLIT_REPLICAS": "three"},
+                                 {"STREAMLIT_REPLICAS": "65"}, {"DOCS_REPLICAS": "-1"},
+                                 {"STACK_NAME": "Fractal Notebooks"}, {"SWARM_WAIT": "soon"}])
+def test_bad_settings_are_refused_by_name(env):
+    out = render(env, check=False)
+    assert out.returncode != 0 and out.stdout == ""
+    assert next(iter(env)) in out.stderr, out.stderr
+
+
+def test_production_token_is_still_required():
+    out = render({"JUPYTER_TOKEN": ""}, check=False)
+    assert out.returncode != 0 and "JUPYTER_TOKEN must be set" in out.stderr
+
+
+def test_stack_file_converts_tmpfs_and_drops_what_swarm_refuses():
+    cfg = {"name": "x", "services": {
+        "base": {"image": "b", "deploy": {"replicas": 0}},
+        "a": {"image": "a", "build": {"context": "."}, "depends_on": {"b": {}}, "restart": "always",
+              "entrypoint": None, "security_opt": ["no-new-privileges:true"], "tmpfs": ["/tmp:size=1m,mode=1777", "/run"],
+              "healthcheck": {"test": ["CMD", "true"], "start_interval": "1s"},
+              "ports": [{"target": 80, "published": "8080", "host_ip": "127.0.0.1"}],
+              "networks": {"n": {"gw_priority": 1}}, "deploy": {"resources": {"limits": {"cpus": 0.5}}}}},
+        "networks": {"n": {"name": "x_n"}}, "volumes": {"v": {"name": "x_v"}, "e": {"name": "ext", "external": True}}}
+    out = stack_file(cfg)
+    a = out["services"]["a"]
+    assert set(out["services"]) == {"a"} and "name" not in out
+    assert not {"build", "depends_on", "restart", "entrypoint", "security_opt", "tmpfs"} & set(a)
+    assert a["volumes"] == [{"type": "tmpfs", "target": "/tmp", "tmpfs": {"size": 2**20, "mode": 0o1777}},
+                            {"type": "tmpfs", "target": "/run", "tmpfs": {}}]
+    assert a["healthcheck"] == {"test": ["CMD", "true"]} and a["networks"] == {"n": {}}
+    assert a["ports"] == [{"target": 80, "published": 8080}] and a["deploy"]["resources"]["limits"]["cpus"] == "0.5"
+    assert out["networks"] == {"n": {}} and out["volumes"] == {"v": {}, "e": {"name": "ext", "external": True}}
+    assert cfg["services"]["a"]["tmpfs"], "the input is not modified"
+    with pytest.raises(ValueError, match="no Swarm equivalent"):
+        stack_file({"services": {"a": {"tmpfs": ["/tmp:uid=1000"]}}})
+    with pytest.raises(ValueError, match="no service"):
+        stack_file({"services": {"base": {"deploy": {"replicas": 0}}}})
