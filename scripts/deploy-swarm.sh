@@ -9,10 +9,12 @@
 # Without REGISTRY, the images of this machine (built with `docker compose -f compose.yaml
 # -f compose.prod.yaml --profile proxy build`, IMAGE_REPO), which only a one-node swarm can run.
 #
-# Settings come from the environment and .env, as for Compose (.env.example), plus:
-#   STACK_NAME          the stack's name (default fractal-notebooks)
+# Settings come from the environment and .env, as for Compose (.env.example), among them:
 #   STREAMLIT_REPLICAS  Streamlit tasks behind the sticky balancer (default 2)
 #   DOCS_REPLICAS       docs tasks (default 2)
+# and, from the environment only (this script reads them, not Compose):
+#   REGISTRY            as above
+#   STACK_NAME          the stack's name (default fractal-notebooks)
 #   SWARM_WAIT          seconds to wait for every service to converge, healthy (default 600)
 # --render: print the stack file instead of deploying it.
 #
@@ -45,6 +47,9 @@ if [ -n "${REGISTRY:-}" ]; then
     GIT_SHA=$(git rev-parse --short HEAD 2>/dev/null) || die "not a git checkout: set GIT_SHA to the revision published"
     export GIT_SHA
   fi
+  # publish.sh's default; compose.prod.yaml's own default is a fixed 0.1.0
+  APP_VERSION=${APP_VERSION:-$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 1)}
+  export APP_VERSION
 fi
 
 if ! $render; then

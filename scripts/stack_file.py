@@ -9,7 +9,7 @@ the Compose Specification that our files use. Each change below says why:
 
 - the top-level ``name`` and the ``name`` of networks and volumes: the stack's name (the
   argument of ``docker stack deploy``) prefixes every object instead;
-- services whose ``deploy.replicas`` is 0: build-only (the shared ``base`` image);
+- the build-only ``base`` service (the shared image the others start FROM);
 - ``build``, ``profiles``, ``depends_on``, ``scale``: no build in Swarm, no profiles, no start
   order (a service waits for its upstreams itself: nginx and HAProxy re-resolve);
 - ``restart``: Swarm restarts by ``deploy.restart_policy`` (compose.swarm.yaml);
@@ -34,6 +34,10 @@ import sys
 
 __all__ = ["stack_file"]
 
+#: Services that only build an image other services start FROM (never run).
+BUILD_ONLY = ("base",)
+#: Task slots of the balancer (services/proxy/haproxy.cfg, server-template).
+MAX_REPLICAS = 64
 DROPPED_SERVICE_KEYS = ("build", "profiles", "depends_on", "scale", "restart", "security_opt")
 
 
@@ -53,14 +57,19 @@ def stack_file(config: dict) -> dict:
     Raises
     ------
     ValueError
-        If no service is left to deploy.
+        If no service is left to deploy, a service would run fewer than 1 or more than
+        ``MAX_REPLICAS`` replicas, or a tmpfs option has no Swarm equivalent.
     """
     out = json.loads(json.dumps(config))  # a deep copy
     out.pop("name", None)
     services = {}
     for name, svc in out.get("services", {}).items():
-        if (svc.get("deploy") or {}).get("replicas", 1) == 0:
+        replicas = (svc.get("deploy") or {}).get("replicas", 1)
+        if name in BUILD_ONLY:
             continue
+        if not 1 <= replicas <= MAX_REPLICAS:
+            raise ValueError(f"service {name!r} would run {replicas} replicas: STREAMLIT_REPLICAS and "
+                             f"DOCS_REPLICAS must be whole numbers from 1 to {MAX_REPLICAS}")
         for key in DROPPED_SERVICE_KEYS:
             svc.pop(key, None)
         for key in [k for k, v in svc.items() if v is None]:

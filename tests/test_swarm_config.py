@@ -117,3 +117,5 @@ def test_stack_file_converts_tmpfs_and_drops_what_swarm_refuses():
         stack_file({"services": {"a": {"tmpfs": ["/tmp:uid=1000"]}}})
     with pytest.raises(ValueError, match="no service"):
         stack_file({"services": {"base": {"deploy": {"replicas": 0}}}})
+    with pytest.raises(ValueError, match="'docs' would run 0 replicas"):  # e.g. DOCS_REPLICAS=0 in .env
+        stack_file({"services": {"docs": {"deploy": {"replicas": 0}}}})

@@ -99,6 +99,9 @@ class StreamlitSession:
         ``http://host:port`` plus the server's base path, e.g. ``http://127.0.0.1:8501/app``.
     timeout : float
         Seconds to wait for any one message (also for the whole media fetch of one URL).
+    verify : bool or str
+        TLS verification for ``https`` URLs: True (the system's CAs), False, or the path of a
+        PEM certificate to trust (a proxy's self-signed one).
 
     Raises
     ------
