@@ -33,14 +33,14 @@ case "${1:-}" in
   '') ;;
   *) die "unknown argument '$1' (see --help)" ;;
 esac
+[ $# -le 1 ] || die "unexpected argument '$2' (see --help)"
 
 STACK_NAME=${STACK_NAME:-fractal-notebooks}
 [[ "$STACK_NAME" =~ ^[a-z0-9][a-z0-9_-]{0,62}$ ]] || die "STACK_NAME='$STACK_NAME': lower-case letters, digits, '-' and '_'"
 [[ "${SWARM_WAIT:-600}" =~ ^[1-9][0-9]*$ ]] || die "SWARM_WAIT='${SWARM_WAIT}' must be a number of seconds"
 for v in STREAMLIT_REPLICAS DOCS_REPLICAS; do
-  [[ "${!v:-2}" =~ ^[1-9][0-9]?$ ]] || die "$v='${!v}' must be a whole number from 1 to 64"
+  [[ "${!v:-2}" =~ ^[1-9][0-9]?$ ]] && [ "${!v:-2}" -le 64 ] || die "$v='${!v}' must be a whole number from 1 to 64"
 done
-[ "${STREAMLIT_REPLICAS:-2}" -le 64 ] || die "STREAMLIT_REPLICAS: the balancer has 64 slots"
 if [ -n "${REGISTRY:-}" ]; then
   export IMAGE_REPO=$REGISTRY
   if [ -z "${GIT_SHA:-}" ]; then
@@ -52,21 +52,28 @@ if [ -n "${REGISTRY:-}" ]; then
   export APP_VERSION
 fi
 
-if ! $render; then
-  state=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>/dev/null) \
-    || die "no Docker engine answers"
-  [ "$state" = "active true" ] || die "this engine is not a swarm manager (state: $state): run 'docker swarm init' first, or run this on a manager"
-fi
-
-stack=$(docker compose -f compose.yaml -f compose.prod.yaml -f compose.swarm.yaml --profile proxy \
-  config --format json | python3 scripts/stack_file.py)
+# The merged configuration first: a missing JUPYTER_TOKEN or a bad value is named before anything
+# else (stack_file.py also refuses values the services would refuse at start).
+merged=$(docker compose -f compose.yaml -f compose.prod.yaml -f compose.swarm.yaml --profile proxy \
+  config --format json) || die "the Compose configuration does not load (above)"
+stack=$(printf '%s\n' "$merged" | python3 scripts/stack_file.py) || exit 1
 if $render; then printf '%s\n' "$stack"; exit 0; fi
+
+state=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>/dev/null) \
+  || die "no Docker engine answers"
+[ "$state" = "active true" ] || die "this engine is not a swarm manager (state: $state): run 'docker swarm init' first, or run this on a manager"
 
 # JupyterLab's notebooks volume lives on one node: the one labelled for it. None yet: this one.
 if [ -z "$(docker node ls -q --filter node.label=fractal-notebooks.notebooks=true)" ]; then
   docker node update --label-add fractal-notebooks.notebooks=true "$(docker info --format "{{.Swarm.NodeID}}")" >/dev/null
   echo "deploy-swarm: labelled this node for JupyterLab's notebooks (fractal-notebooks.notebooks=true)" >&2
 fi
+# Each service's last update, to tell this deploy's rollbacks from older ones.
+updates() {
+  docker service ls -q --filter "label=com.docker.stack.namespace=$STACK_NAME" | xargs -r docker service inspect \
+    --format '{{.Spec.Name}} {{if .UpdateStatus}}{{.UpdateStatus.State}} {{.UpdateStatus.StartedAt}}{{end}}'
+}
+before=$(updates)
 resolve=always
 [ -n "${REGISTRY:-}" ] || resolve=never   # local images: nothing to ask a registry
 # --detach=false: wait until every service has converged (its tasks running and healthy).
@@ -75,6 +82,22 @@ if ! printf '%s\n' "$stack" | timeout "${SWARM_WAIT:-600}" docker stack deploy -
   echo "deploy-swarm: the stack did not converge within ${SWARM_WAIT:-600} s; tasks not running:" >&2
   docker stack ps "$STACK_NAME" --no-trunc --filter desired-state=shutdown \
     --format '  {{.Name}} {{.Image}} {{.CurrentState}} {{.Error}}' | head -n 20 >&2
+  exit 1
+fi
+# A new task that fails makes Swarm roll its service back, and the stack converges on the old
+# settings: that is a failed deploy.
+rolled_back=$(updates | while read -r name state started; do
+  case "$state" in rollback_*|paused)
+    grep -qxF "$name $state $started" <<<"$before" || echo "$name"
+  esac
+done)
+if [ -n "$rolled_back" ]; then
+  for name in $rolled_back; do
+    echo "deploy-swarm: $name was rolled back to its previous settings; its new tasks failed:" >&2
+    docker service ps "$name" --no-trunc --filter desired-state=shutdown \
+      --format '  {{.Name}} {{.CurrentState}} {{.Error}}' | head -n 3 >&2
+  done
+  echo "deploy-swarm: see 'docker service logs <service>' for why" >&2
   exit 1
 fi
 docker stack services "$STACK_NAME"

@@ -30,6 +30,7 @@ does not know.
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 __all__ = ["stack_file"]
@@ -58,7 +59,9 @@ def stack_file(config: dict) -> dict:
     ------
     ValueError
         If no service is left to deploy, a service would run fewer than 1 or more than
-        ``MAX_REPLICAS`` replicas, or a tmpfs option has no Swarm equivalent.
+        ``MAX_REPLICAS`` replicas, a tmpfs option has no Swarm equivalent, or a setting would
+        stop a service at start (a JUPYTER_TOKEN under 32 characters, a BALANCER_COOKIE_KEY
+        with other characters than letters, digits, ``.``, ``_``, ``-``).
     """
     out = json.loads(json.dumps(config))  # a deep copy
     out.pop("name", None)
@@ -92,12 +95,24 @@ def stack_file(config: dict) -> dict:
         services[name] = svc
     if not services:
         raise ValueError("no service to deploy: every service has deploy.replicas 0")
+    _check_settings(services)
     out["services"] = services
     for section in ("networks", "volumes"):
         for obj in (out.get(section) or {}).values():
             if obj and not obj.get("external"):
                 obj.pop("name", None)
     return out
+
+
+def _check_settings(services: dict) -> None:
+    """Refuse now what a service would refuse at start (Swarm would roll it back)."""
+    token = ((services.get("jupyter") or {}).get("environment") or {}).get("JUPYTER_TOKEN")
+    if token is not None and len(token) < 32:
+        raise ValueError(f"JUPYTER_TOKEN has {len(token)} characters, at least 32 are needed "
+                         "(e.g. the output of `openssl rand -hex 24`)")
+    key = ((services.get("balancer") or {}).get("environment") or {}).get("BALANCER_COOKIE_KEY", "")
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", key or "x"):
+        raise ValueError(f"BALANCER_COOKIE_KEY={key!r}: letters, digits, '.', '_' and '-' only")
 
 
 def _tmpfs_mount(spec: str) -> dict:

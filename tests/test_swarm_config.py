@@ -16,14 +16,14 @@ from stack_file import stack_file  # noqa: E402
 
 from test_compose_config import config, pytestmark  # noqa: E402,F401  (skipped without the CLI)
 
-ENV = {"JUPYTER_TOKEN": "config-check", "STREAMLIT_REPLICAS": "4", "PROXY_HTTPS_PORT": "9443",
+ENV = {"JUPYTER_TOKEN": "config-check-" + "0" * 32, "STREAMLIT_REPLICAS": "4", "PROXY_HTTPS_PORT": "9443",
        "STREAMLIT_CPUS": "1.5", "GIT_SHA": "abc1234"}
 
 
-def render(env=None, check=True) -> subprocess.CompletedProcess:
+def render(env=None, check=True, args=("--render",)) -> subprocess.CompletedProcess:
     knobs = {k for k in os.environ if k.isupper() and (k.startswith(("STREAMLIT_", "DOCS_", "PROXY_", "JUPYTER_")))}
     clean = {k: v for k, v in os.environ.items() if k not in knobs and k not in ("REGISTRY", "IMAGE_REPO")}
-    out = subprocess.run(["bash", str(ROOT / "scripts" / "deploy-swarm.sh"), "--render"], capture_output=True,
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "deploy-swarm.sh"), *args], capture_output=True,
                          text=True, env={**clean, **ENV, **(env or {})})
     if check:
         assert out.returncode == 0, out.stderr
@@ -81,17 +81,27 @@ def test_registry_images_are_the_published_names():
 
 
 @pytest.mark.parametrize("env", [{"STREAMLIT_REPLICAS": "0"}, {"STREAMLIT_REPLICAS": "three"},
-                                 {"STREAMLIT_REPLICAS": "65"}, {"DOCS_REPLICAS": "-1"},
-                                 {"STACK_NAME": "Fractal Notebooks"}, {"SWARM_WAIT": "soon"}])
+                                 {"STREAMLIT_REPLICAS": "65"}, {"DOCS_REPLICAS": "-1"}, {"DOCS_REPLICAS": "65"},
+                                 {"STACK_NAME": "Fractal Notebooks"}, {"SWARM_WAIT": "soon"},
+                                 {"JUPYTER_TOKEN": "short"}, {"BALANCER_COOKIE_KEY": "a b"}])
 def test_bad_settings_are_refused_by_name(env):
+    """Refused before the engine is asked anything (so also outside a swarm), naming the setting."""
     out = render(env, check=False)
     assert out.returncode != 0 and out.stdout == ""
     assert next(iter(env)) in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_production_token_is_still_required():
     out = render({"JUPYTER_TOKEN": ""}, check=False)
     assert out.returncode != 0 and "JUPYTER_TOKEN must be set" in out.stderr
+    assert "stack_file" not in out.stderr  # the Compose error alone, not a second confusing one
+
+
+@pytest.mark.parametrize("args", [("--bogus",), ("--render", "extra")])
+def test_unknown_arguments_are_refused(args):
+    out = render(check=False, args=args)
+    assert out.returncode != 0 and out.stdout == "" and "argument" in out.stderr, out.stderr
 
 
 def test_stack_file_converts_tmpfs_and_drops_what_swarm_refuses():
