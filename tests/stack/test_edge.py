@@ -30,6 +30,7 @@ from PIL import Image
 
 from conftest import ARTIFACTS, free_port, make_project, require_e2e, run, wait_for
 from utils.offline import FIGURE, tour, watch
+from utils.tls import self_signed
 
 pytestmark = pytest.mark.e2e
 LIMIT_MB = 3
@@ -66,13 +67,7 @@ def edge(docker_engine, base_image, scratch):
         p.files = ["compose.yaml", "compose.prod.yaml"]
         # The documented production .env: both files and the proxy profile, for up and down.
         (p.dir / ".env").write_text("COMPOSE_FILE=compose.yaml:compose.prod.yaml\nCOMPOSE_PROFILES=proxy\n")
-        certs = p.dir / "certs" / "proxy"
-        certs.mkdir(parents=True, exist_ok=True)
-        run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-             "-addext", f"subjectAltName=DNS:localhost,DNS:{name},IP:127.0.0.1,IP:{gw}",
-             "-keyout", str(certs / "tls.key"), "-out", str(certs / "tls.crt")])
-        (certs / "tls.key").chmod(0o644)
-        p.ca = str(certs / "tls.crt")
+        p.ca = self_signed(p.dir / "certs" / "proxy", ("DNS:localhost", f"DNS:{name}", "IP:127.0.0.1", f"IP:{gw}"))
         p.gw = gw
         p.host = name
         p.origin = f"https://{name}:{p.env['PROXY_HTTPS_PORT']}"

@@ -14,6 +14,7 @@ import requests
 from conftest import ROOT, free_port, make_project, run, wait_for
 from jupyter_client_ws import execute
 from utils.processes import main_pid
+from utils.tls import self_signed
 
 pytestmark = pytest.mark.e2e
 SERVICES = ("streamlit", "jupyter", "docs")
@@ -25,13 +26,7 @@ def prod(docker_engine, base_image, scratch):
                      GIT_SHA=uuid.uuid4().hex[:7], DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()),
                      STREAMLIT_MEMORY="2g", ALLOWED_HOSTS="notebooks.test")
     p.files = ["compose.yaml", "compose.prod.yaml"]
-    certs = p.dir / "certs" / "proxy"
-    certs.mkdir(parents=True, exist_ok=True)
-    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-         "-keyout", str(certs / "tls.key"), "-out", str(certs / "tls.crt")])
-    (certs / "tls.key").chmod(0o644)  # read by the proxy's non-root user through the bind mount
-    p.ca = str(certs / "tls.crt")  # clients verify the proxy against the self-signed certificate
+    p.ca = self_signed(p.dir / "certs" / "proxy")  # clients verify the proxy against it
     try:
         p.compose("--profile", "proxy", "up", "--build", "--wait", "--detach", timeout=2400)
         yield p

@@ -28,6 +28,7 @@ from utils.git import GIT_ENV, commit_all
 from utils.registry import Registry
 from utils.processes import main_pid
 from utils.streamlit_ws import SessionError, StreamlitSession
+from utils.tls import self_signed
 
 pytestmark = pytest.mark.e2e
 
@@ -75,13 +76,7 @@ def stack(swarm, base_image, scratch):
     try:
         sha = commit_all(p.dir)
         p.env.update(APP_VERSION="0.1.0", GIT_SHA=sha, DEPLOY_ENV="prod")  # what the scripts work out
-        certs = p.dir / "certs" / "proxy"  # after the commit: a release does not carry its key
-        certs.mkdir(parents=True, exist_ok=True)
-        run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-             "-keyout", str(certs / "tls.key"), "-out", str(certs / "tls.crt")])
-        (certs / "tls.key").chmod(0o644)  # read by the proxy's non-root user through the bind mount
-        p.ca = str(certs / "tls.crt")
+        p.ca = self_signed(p.dir / "certs" / "proxy")  # after the commit: a release does not carry its key
         p.https = f"https://127.0.0.1:{p.env['PROXY_HTTPS_PORT']}"
         with Registry() as reg:
             p.registry = f"{reg.host}/fractal-{p.name}"
