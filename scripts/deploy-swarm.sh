@@ -59,6 +59,10 @@ merged=$(docker compose -f compose.yaml -f compose.prod.yaml -f compose.swarm.ya
 stack=$(printf '%s\n' "$merged" | python3 scripts/stack_file.py) || exit 1
 if $render; then printf '%s\n' "$stack"; exit 0; fi
 
+if [ -z "$(printf '%s\n' "$stack" | python3 -c 'import json,sys; print(json.load(sys.stdin)["services"]["jupyter"].get("environment", {}).get("ALLOWED_HOSTS", ""))')" ]; then
+  echo "deploy-swarm: ALLOWED_HOSTS is empty: the gallery and JupyterLab answer only to localhost;" \
+       "set it to the host names visitors browse to (docs/swarm.md)" >&2
+fi
 state=$(docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>/dev/null) \
   || die "no Docker engine answers"
 [ "$state" = "active true" ] || die "this engine is not a swarm manager (state: $state): run 'docker swarm init' first, or run this on a manager"

@@ -29,9 +29,11 @@ does not know.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import sys
+from pathlib import Path
 
 __all__ = ["stack_file"]
 
@@ -60,8 +62,10 @@ def stack_file(config: dict) -> dict:
     ValueError
         If no service is left to deploy, a service would run fewer than 1 or more than
         ``MAX_REPLICAS`` replicas, a tmpfs option has no Swarm equivalent, or a setting would
-        stop a service at start (a JUPYTER_TOKEN under 32 characters, a BALANCER_COOKIE_KEY
-        with other characters than letters, digits, ``.``, ``_``, ``-``).
+        stop a service at start: a JUPYTER_TOKEN or ALLOWED_HOSTS that JupyterLab refuses
+        (``check_token`` and ``allowed_hosts`` of services/jupyter/jupyter_server_config.py, the
+        server's own rules), a BALANCER_COOKIE_KEY with other characters than letters, digits,
+        ``.``, ``_``, ``-``.
     """
     out = json.loads(json.dumps(config))  # a deep copy
     out.pop("name", None)
@@ -105,14 +109,25 @@ def stack_file(config: dict) -> dict:
 
 
 def _check_settings(services: dict) -> None:
-    """Refuse now what a service would refuse at start (Swarm would roll it back)."""
-    token = ((services.get("jupyter") or {}).get("environment") or {}).get("JUPYTER_TOKEN")
-    if token is not None and len(token) < 32:
-        raise ValueError(f"JUPYTER_TOKEN has {len(token)} characters, at least 32 are needed "
-                         "(e.g. the output of `openssl rand -hex 24`)")
+    """Refuse now what a service would refuse at start (Swarm would restart it again and again)."""
+    jupyter = (services.get("jupyter") or {}).get("environment") or {}
+    if jupyter:
+        rules = _jupyter_server_config()
+        if jupyter.get("JUPYTER_TOKEN") is not None:
+            rules.check_token(jupyter["JUPYTER_TOKEN"])
+        rules.allowed_hosts(jupyter)
     key = ((services.get("balancer") or {}).get("environment") or {}).get("BALANCER_COOKIE_KEY", "")
     if not re.fullmatch(r"[A-Za-z0-9._-]+", key or "x"):
         raise ValueError(f"BALANCER_COOKIE_KEY={key!r}: letters, digits, '.', '_' and '-' only")
+
+
+def _jupyter_server_config():
+    """JupyterLab's settings file (services/jupyter), whose checks run without Jupyter."""
+    path = Path(__file__).resolve().parents[1] / "services" / "jupyter" / "jupyter_server_config.py"
+    spec = importlib.util.spec_from_file_location("jupyter_server_config", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _tmpfs_mount(spec: str) -> dict:

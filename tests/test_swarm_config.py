@@ -64,6 +64,7 @@ def test_replicas_ports_and_routing(stack):
     s = stack["services"]
     assert s["streamlit"]["deploy"]["replicas"] == 4 and s["streamlit"]["deploy"]["endpoint_mode"] == "dnsrr"
     assert s["docs"]["deploy"]["replicas"] == 2 and s["jupyter"]["deploy"]["replicas"] == 1
+    assert s["balancer"]["deploy"]["replicas"] == 2  # losing a node keeps one
     assert s["jupyter"]["deploy"]["placement"]["constraints"] == ["node.labels.fractal-notebooks.notebooks == true"]
     assert s["proxy"]["ports"] == [{"target": 8443, "published": 9443, "protocol": "tcp", "mode": "host"}]
     assert all("ports" not in svc for name, svc in s.items() if name != "proxy")  # only the proxy is published
@@ -83,7 +84,9 @@ def test_registry_images_are_the_published_names():
 @pytest.mark.parametrize("env", [{"STREAMLIT_REPLICAS": "0"}, {"STREAMLIT_REPLICAS": "three"},
                                  {"STREAMLIT_REPLICAS": "65"}, {"DOCS_REPLICAS": "-1"}, {"DOCS_REPLICAS": "65"},
                                  {"STACK_NAME": "Fractal Notebooks"}, {"SWARM_WAIT": "soon"},
-                                 {"JUPYTER_TOKEN": "short"}, {"BALANCER_COOKIE_KEY": "a b"}])
+                                 {"JUPYTER_TOKEN": "short"}, {"JUPYTER_TOKEN": " " * 40},
+                                 {"ALLOWED_HOSTS": "10.0.0.5"}, {"ALLOWED_HOSTS": "*.example.org"},
+                                 {"BALANCER_COOKIE_KEY": "a b"}])
 def test_bad_settings_are_refused_by_name(env):
     """Refused before the engine is asked anything (so also outside a swarm), naming the setting."""
     out = render(env, check=False)
