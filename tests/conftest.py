@@ -236,6 +236,47 @@ def dev_stack(docker_engine, base_image, scratch):
 
 
 @pytest.fixture(scope="session")
+def swarm_release(docker_engine, base_image, scratch):
+    """A release as scripts/publish.sh makes it, from a git checkout, in a registry on loopback
+    (tests/utils/registry.py), for the Swarm tests to deploy with scripts/deploy-swarm.sh.
+
+    The project has ``deploy_env`` (the environment of both scripts: REGISTRY, STACK_NAME...),
+    ``registry`` (REGISTRY), ``registry_storage`` (the registry's image store), ``ca`` (the
+    proxy's self-signed certificate) and ``https`` (the proxy's address on a one-node swarm).
+    """
+    from utils.git import GIT_ENV, commit_all
+    from utils.registry import Registry
+    from utils.tls import self_signed
+
+    p = make_project(scratch, base_image, "swarm", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
+                     PROXY_HTTPS_PORT=str(free_port()), STREAMLIT_REPLICAS="3", DOCS_REPLICAS="2")
+    p.files = ["compose.yaml", "compose.prod.yaml"]
+    p.env["STACK_NAME"] = p.name
+    p.service = lambda s: f"{p.name}_{s}"
+    local = []
+    try:
+        sha = commit_all(p.dir)
+        p.env.update(APP_VERSION="0.1.0", GIT_SHA=sha, DEPLOY_ENV="prod")  # what the scripts work out
+        p.ca = self_signed(p.dir / "certs" / "proxy")  # after the commit: a release does not carry its key
+        p.https = f"https://127.0.0.1:{p.env['PROXY_HTTPS_PORT']}"
+        with Registry() as reg:
+            p.registry, p.registry_storage = f"{reg.host}/fractal-{p.name}", reg.storage
+            local += [f"{p.registry}/{s}:0.1.0-{sha}-prod{suffix}" for s in ("base", "streamlit", "jupyter", "docs",
+                                                                             "proxy") for suffix in ("", "-amd64")]
+            env = {**os.environ, **GIT_ENV, **p.env, "REGISTRY": p.registry}
+            for derived in ("APP_VERSION", "GIT_SHA", "DEPLOY_ENV"):
+                env.pop(derived)
+            p.deploy_env = env
+            t0 = time.monotonic()
+            run(["bash", "scripts/publish.sh"], cwd=p.dir, env=env, timeout=2400)
+            print(f"\npublish.sh {time.monotonic() - t0:.0f} s")
+            yield p
+    finally:
+        run(["docker", "image", "rm", "-f", *local], check=False)
+        p.cleanup()
+
+
+@pytest.fixture(scope="session")
 def browser(docker_engine):
     """Headless Chromium from the system (Debian's package), driven by Playwright."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")

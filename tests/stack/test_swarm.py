@@ -10,29 +10,20 @@ cookies they are given, open the websocket, fetch every media file and upload a 
 """
 from __future__ import annotations
 
-import io
 import json
-import os
 import subprocess
-import threading
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from PIL import Image
 
-from conftest import free_port, make_project, run, wait_for
-from utils.git import GIT_ENV, commit_all
-from utils.registry import Registry
+from conftest import free_port, run, wait_for
 from utils.processes import main_pid
-from utils.streamlit_ws import SessionError, StreamlitSession
-from utils.tls import self_signed
+from utils.tabs import Visitors, home_tab, png, refused, tabs, upload_tab
 
 pytestmark = pytest.mark.e2e
 
-REPLICAS = 3
+REPLICAS = 3  # swarm_release's STREAMLIT_REPLICAS
 SESSIONS = 30
 #: Services of the stack and the compose.prod.yaml service whose limits and healthcheck each has.
 SOURCE = {"streamlit": "streamlit", "jupyter": "jupyter", "docs": "docs", "proxy": "proxy", "balancer": "proxy"}
@@ -64,39 +55,16 @@ def _stack_rm(name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack(swarm, base_image, scratch):
-    """The documented path from a git checkout: scripts/publish.sh to a registry (on loopback),
-    then scripts/deploy-swarm.sh from it; both take the image tag from git."""
-    p = make_project(scratch, base_image, "swarm", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
-                     PROXY_HTTPS_PORT=str(free_port()), STREAMLIT_REPLICAS=str(REPLICAS), DOCS_REPLICAS="2")
-    p.files = ["compose.yaml", "compose.prod.yaml"]
-    p.env["STACK_NAME"] = p.name
-    p.service = lambda s: f"{p.name}_{s}"
-    local = []
+def stack(swarm, swarm_release):
+    """The published release (tests/conftest.py) deployed with scripts/deploy-swarm.sh."""
+    p = swarm_release
     try:
-        sha = commit_all(p.dir)
-        p.env.update(APP_VERSION="0.1.0", GIT_SHA=sha, DEPLOY_ENV="prod")  # what the scripts work out
-        p.ca = self_signed(p.dir / "certs" / "proxy")  # after the commit: a release does not carry its key
-        p.https = f"https://127.0.0.1:{p.env['PROXY_HTTPS_PORT']}"
-        with Registry() as reg:
-            p.registry = f"{reg.host}/fractal-{p.name}"
-            local += [f"{p.registry}/{s}:0.1.0-{sha}-prod{suffix}" for s in ("base", "streamlit", "jupyter", "docs",
-                                                                             "proxy") for suffix in ("", "-amd64")]
-            env = {**os.environ, **GIT_ENV, **p.env, "REGISTRY": p.registry}
-            for derived in ("APP_VERSION", "GIT_SHA", "DEPLOY_ENV"):
-                env.pop(derived)
-            p.deploy_env = env
-            t0 = time.monotonic()
-            run(["bash", "scripts/publish.sh"], cwd=p.dir, env=env, timeout=2400)
-            t1 = time.monotonic()
-            out = run(["bash", "scripts/deploy-swarm.sh"], cwd=p.dir, env=env, timeout=900)
-            print(f"\npublish.sh {t1 - t0:.0f} s; deploy-swarm.sh {time.monotonic() - t1:.0f} s to a converged, "
-                  f"healthy stack\n{out.stdout}")
-            yield p
+        t0 = time.monotonic()
+        out = run(["bash", "scripts/deploy-swarm.sh"], cwd=p.dir, env=p.deploy_env, timeout=900)
+        print(f"\ndeploy-swarm.sh {time.monotonic() - t0:.0f} s to a converged, healthy stack\n{out.stdout}")
+        yield p
     finally:
         _stack_rm(p.name)
-        run(["docker", "image", "rm", "-f", *local], check=False)
-        p.cleanup()
 
 
 def service(p, name) -> dict:
@@ -116,7 +84,7 @@ def healthy(p, name, replicas) -> bool:
 
 def test_the_stack_runs_with_compose_prods_limits_and_healthchecks(stack):
     prod = json.loads(stack.compose("--profile", "proxy", "config", "--format", "json").stdout)["services"]
-    expected = {"streamlit": REPLICAS, "jupyter": 1, "docs": 2, "proxy": 1, "balancer": 1}
+    expected = {"streamlit": REPLICAS, "jupyter": 1, "docs": 2, "proxy": 1, "balancer": 2}
     for name, replicas in expected.items():
         spec = service(stack, name)["Spec"]
         assert spec["Mode"]["Replicated"]["Replicas"] == replicas, name
@@ -176,52 +144,10 @@ def test_a_deploy_that_swarm_rolls_back_is_reported_as_failed(stack):
     assert out.returncode == 0, out.stderr
 
 
-def _png() -> bytes:
-    """A small image of an X: what a student uploads to the box-counting page."""
-    im = Image.new("L", (96, 96), 0)
-    for i in range(96):
-        im.putpixel((i, i), 255)
-        im.putpixel((95 - i, i), 255)
-    buf = io.BytesIO()
-    im.save(buf, "PNG")
-    return buf.getvalue()
-
-
-def upload_tab(base: str, ca: str, png: bytes) -> dict:
-    """One tab: the box-counting page and its media, an upload, the analysis of it and its media."""
-    s = StreamlitSession(base, timeout=240, verify=ca)
-    out: dict = {"errors": []}
-    try:
-        s.connect()
-        runs = [s.run_page("box_counting"), s.run_page("box_counting", widgets={"b_source": "Upload"})]
-        state = s.upload("b_upload", "x.png", png, "image/png")
-        runs.append(s.run_page("box_counting", widgets={"b_source": "Upload", "b_upload": state}))
-        out["errors"] = [e for r in runs for e in r.errors]
-        out["analysed"] = any(el.WhichOneof("type") == "metric" for el in runs[-1].shown)
-        out["media"] = sum(len(r.media) for r in runs)
-    except SessionError as exc:
-        out["errors"].append(str(exc))
-    finally:
-        out["replica"] = s.http.cookies.get("FRACTAL_REPLICA")
-        out["requests"] = list(s.requests)
-        s.close()
-    return out
-
-
-def tabs(n: int, fn) -> list[dict]:
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(lambda _: fn(), range(n)))
-
-
-def _refused(results) -> list:
-    return [(m, path.split("/")[2] if m == "PUT" else path, st) for r in results for m, path, st in r["requests"]
-            if st in (400, 404)]
-
-
 def test_thirty_tabs_keep_their_replica_for_media_and_uploads(stack):
-    png = _png()
-    results = tabs(SESSIONS, lambda: upload_tab(stack.https + "/app", stack.ca, png))
-    assert _refused(results) == []
+    image = png()
+    results = tabs(SESSIONS, lambda: upload_tab(stack.https + "/app", stack.ca, image))
+    assert refused(results) == []
     assert [r["errors"] for r in results if r["errors"]] == []
     assert all(r["analysed"] and r["media"] >= 4 for r in results)
     # The balancer spread the class over every replica (least connections), one cookie each.
@@ -233,52 +159,14 @@ def test_thirty_tabs_keep_their_replica_for_media_and_uploads(stack):
     run(["docker", "service", "update", "--quiet", "--detach=false", "--env-add", "PROXY_APP_UPSTREAM=streamlit:8501",
          proxy], timeout=300)
     try:
-        unbalanced = tabs(10, lambda: upload_tab(stack.https + "/app", stack.ca, png))
+        unbalanced = tabs(10, lambda: upload_tab(stack.https + "/app", stack.ca, image))
     finally:
         run(["docker", "service", "rollback", "--quiet", "--detach=false", proxy], timeout=300)
-    refused = _refused(unbalanced)
-    print(f"\nwithout the balancer: {len(refused)} refused requests in 10 tabs, e.g. {refused[:3]}")
-    assert refused, "without the sticky balancer every request still reached its session's replica"
+    lost = refused(unbalanced)
+    print(f"\nwithout the balancer: {len(lost)} refused requests in 10 tabs, e.g. {lost[:3]}")
+    assert lost, "without the sticky balancer every request still reached its session's replica"
     assert requests.get(stack.https + "/app/", verify=stack.ca, timeout=30).headers["Set-Cookie"].startswith(
         "FRACTAL_REPLICA=")
-
-
-def home_tab(base: str, ca: str) -> str | None:
-    """Open the home page in a new tab: None if it worked, else what went wrong."""
-    try:
-        with StreamlitSession(base, timeout=120, verify=ca) as s:
-            r = s.run_page("")
-            return None if r.ok else "; ".join(r.errors)
-    except SessionError as exc:
-        return str(exc)
-
-
-class Visitors:
-    """New tabs on the home page, one after another in two threads, until stopped."""
-
-    def __init__(self, stack):
-        self.base, self.ca = stack.https + "/app", stack.ca
-        self.ok, self.failed = 0, []
-        self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(2)]
-
-    def _loop(self):
-        while not self.stop.is_set():
-            err = home_tab(self.base, self.ca)
-            if err is None:
-                self.ok += 1
-            else:
-                self.failed.append(err)
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(timeout=300)
 
 
 def test_a_frozen_replica_is_replaced_and_gets_no_new_tabs(stack):
@@ -335,7 +223,7 @@ def test_rolling_update_under_new_tabs_then_a_broken_image_is_rolled_back(stack)
     good = _variant(stack, "v2", "LABEL org.example.fractal-test=v2")
     broken = _variant(stack, "broken", 'CMD ["sleep", "infinity"]')  # runs, never answers its healthcheck
     try:
-        with Visitors(stack) as visitors:
+        with Visitors(stack.https + "/app", stack.ca) as visitors:
             t0 = time.monotonic()
             run(["docker", "service", "update", "--quiet", "--detach", "--image", good, name])
             wait_for(lambda: _update_state(stack) == "completed", timeout=900, interval=2,
@@ -348,7 +236,7 @@ def test_rolling_update_under_new_tabs_then_a_broken_image_is_rolled_back(stack)
         # The replaced tasks drain for stop_grace_period (compose.swarm.yaml), then are gone.
         wait_for(lambda: _serving(stack) == {good}, timeout=120, interval=1, what="only the new image serving")
 
-        with Visitors(stack) as visitors:
+        with Visitors(stack.https + "/app", stack.ca) as visitors:
             t0 = time.monotonic()
             run(["docker", "service", "update", "--quiet", "--detach", "--image", broken, name])
             wait_for(lambda: _update_state(stack) == "rollback_completed",

@@ -14,11 +14,23 @@ from pathlib import Path
 
 import requests
 
+from .netns import NetNS, call_in
+
 __all__ = ["Registry"]
 
 
 class Registry:
     """Start with ``with Registry() as reg:``; ``reg.host`` is ``127.0.0.1:<port>``.
+
+    Parameters
+    ----------
+    host : str, optional
+        ``address:port`` to listen on (default: a free port on 127.0.0.1).
+    storage : Path, optional
+        The image store, e.g. another registry's ``storage`` to serve the same images elsewhere
+        (default: a new folder, deleted on exit).
+    netns : NetNS, optional
+        The network namespace to listen in (default: the host's network).
 
     Raises
     ------
@@ -26,12 +38,15 @@ class Registry:
         If the ``docker-registry`` program is missing or the registry does not answer.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, host: str | None = None, storage: Path | None = None, netns: NetNS | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="fractal-registry-"))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.host = f"127.0.0.1:{self.port}"
+        if host is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                host = f"127.0.0.1:{s.getsockname()[1]}"
+        self.host = host
+        self.storage = storage or self.dir / "data"
+        self.netns = netns
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> "Registry":
@@ -41,14 +56,16 @@ class Registry:
         config = self.dir / "config.yml"
         config.write_text(
             "version: 0.1\nlog: {level: warn}\n"
-            f"storage:\n  filesystem: {{rootdirectory: {self.dir / 'data'}}}\n  delete: {{enabled: true}}\n"
+            f"storage:\n  filesystem: {{rootdirectory: {self.storage}}}\n  delete: {{enabled: true}}\n"
             f"http:\n  addr: {self.host}\n")
         self.log = open(self.dir / "registry.log", "w")
-        self.proc = subprocess.Popen([exe, "serve", str(config)], stdout=self.log, stderr=subprocess.STDOUT)
+        cmd = [exe, "serve", str(config)]
+        self.proc = subprocess.Popen(self.netns.command(*cmd) if self.netns else cmd,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"http://{self.host}/v2/", timeout=2).status_code == 200:
+                if self._get("/v2/").status_code == 200:
                     return self
             except requests.ConnectionError:
                 pass
@@ -59,9 +76,13 @@ class Registry:
         raise RuntimeError(f"docker-registry did not answer on {self.host}")
 
     def tags(self, repository: str) -> list[str]:
-        r = requests.get(f"http://{self.host}/v2/{repository}/tags/list", timeout=10)
+        r = self._get(f"/v2/{repository}/tags/list")
         r.raise_for_status()
         return sorted(r.json()["tags"] or [])
+
+    def _get(self, path: str) -> requests.Response:
+        url = f"http://{self.host}{path}"
+        return call_in(self.netns.path, requests.get, url, timeout=10) if self.netns else requests.get(url, timeout=10)
 
     def __exit__(self, *exc) -> None:
         if self.proc and self.proc.poll() is None:
