@@ -42,7 +42,7 @@ for v in STREAMLIT_REPLICAS DOCS_REPLICAS; do
   [[ "${!v:-2}" =~ ^[1-9][0-9]?$ ]] && [ "${!v:-2}" -le 64 ] || die "$v='${!v}' must be a whole number from 1 to 64"
 done
 if [ -n "${REGISTRY:-}" ]; then
-  export IMAGE_REPO=$REGISTRY
+  export IMAGE_REPO=$REGISTRY DEPLOY_ENV=${DEPLOY_ENV:-prod}   # as publish.sh: not from .env
   if [ -z "${GIT_SHA:-}" ]; then
     GIT_SHA=$(git rev-parse --short HEAD 2>/dev/null) || die "not a git checkout: set GIT_SHA to the revision published"
     export GIT_SHA
@@ -59,7 +59,18 @@ merged=$(docker compose -f compose.yaml -f compose.prod.yaml -f compose.swarm.ya
 stack=$(printf '%s\n' "$merged" | python3 scripts/stack_file.py) || exit 1
 if $render; then printf '%s\n' "$stack"; exit 0; fi
 
-if [ -z "$(printf '%s\n' "$stack" | python3 -c 'import json,sys; print(json.load(sys.stdin)["services"]["jupyter"].get("environment", {}).get("ALLOWED_HOSTS", ""))')" ]; then
+# What the services read on this node: the names they answer to, the proxy's certificate.
+read -r allowed self_signed tls_dir < <(printf '%s\n' "$stack" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["services"]
+tls = [v["source"] for v in s["proxy"].get("volumes", []) if v.get("target") == "/etc/fractal-proxy/tls"]
+print("yes" if s["jupyter"].get("environment", {}).get("ALLOWED_HOSTS") else "-",
+      s["proxy"].get("environment", {}).get("PROXY_SELF_SIGNED", "false"), tls[0] if tls else "-")')
+if [ "$self_signed" != true ] && { [ ! -r "$tls_dir/tls.crt" ] || [ ! -r "$tls_dir/tls.key" ]; }; then
+  die "no TLS certificate for the proxy: put PEM files tls.crt and tls.key in $tls_dir (PROXY_TLS_DIR)," \
+      "or set PROXY_SELF_SIGNED=true for a generated self-signed one (docs/swarm.md)"
+fi
+if [ "$allowed" = - ]; then
   echo "deploy-swarm: ALLOWED_HOSTS is empty: the gallery and JupyterLab answer only to localhost;" \
        "set it to the host names visitors browse to (docs/swarm.md)" >&2
 fi
@@ -81,11 +92,17 @@ before=$(updates)
 resolve=always
 [ -n "${REGISTRY:-}" ] || resolve=never   # local images: nothing to ask a registry
 # --detach=false: wait until every service has converged (its tasks running and healthy).
-if ! printf '%s\n' "$stack" | timeout "${SWARM_WAIT:-600}" docker stack deploy --detach=false --quiet \
-    --with-registry-auth --prune --resolve-image "$resolve" -c - "$STACK_NAME"; then
-  echo "deploy-swarm: the stack did not converge within ${SWARM_WAIT:-600} s; tasks not running:" >&2
-  docker stack ps "$STACK_NAME" --no-trunc --filter desired-state=shutdown \
-    --format '  {{.Name}} {{.Image}} {{.CurrentState}} {{.Error}}' | head -n 20 >&2
+status=0
+printf '%s\n' "$stack" | timeout "${SWARM_WAIT:-600}" docker stack deploy --detach=false --quiet \
+  --with-registry-auth --prune --resolve-image "$resolve" -c - "$STACK_NAME" || status=$?
+if [ "$status" != 0 ]; then
+  if [ "$status" = 124 ]; then
+    echo "deploy-swarm: the stack did not converge within ${SWARM_WAIT:-600} s (SWARM_WAIT); tasks not running:" >&2
+  else
+    echo "deploy-swarm: docker stack deploy failed (above); tasks not running:" >&2
+  fi
+  docker stack ps "$STACK_NAME" --no-trunc --format '  {{.Name}} {{.Image}} {{.DesiredState}}: {{.CurrentState}} {{.Error}}' \
+    | grep -v ' Running: Running ' | head -n 20 >&2
   exit 1
 fi
 # A new task that fails makes Swarm roll its service back, and the stack converges on the old
