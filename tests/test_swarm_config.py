@@ -64,7 +64,8 @@ def test_replicas_ports_and_routing(stack):
     s = stack["services"]
     assert s["streamlit"]["deploy"]["replicas"] == 4 and s["streamlit"]["deploy"]["endpoint_mode"] == "dnsrr"
     assert s["docs"]["deploy"]["replicas"] == 2 and s["jupyter"]["deploy"]["replicas"] == 1
-    assert s["balancer"]["deploy"]["replicas"] == 2  # losing a node keeps one
+    assert s["balancer"]["deploy"]["replicas"] == 1  # with the proxy: losing a worker keeps both
+    assert s["balancer"]["deploy"]["placement"]["constraints"] == ["node.role == manager"]
     assert s["jupyter"]["deploy"]["placement"]["constraints"] == ["node.labels.fractal-notebooks.notebooks == true"]
     assert s["proxy"]["ports"] == [{"target": 8443, "published": 9443, "protocol": "tcp", "mode": "host"}]
     assert all("ports" not in svc for name, svc in s.items() if name != "proxy")  # only the proxy is published

@@ -84,7 +84,7 @@ def healthy(p, name, replicas) -> bool:
 
 def test_the_stack_runs_with_compose_prods_limits_and_healthchecks(stack):
     prod = json.loads(stack.compose("--profile", "proxy", "config", "--format", "json").stdout)["services"]
-    expected = {"streamlit": REPLICAS, "jupyter": 1, "docs": 2, "proxy": 1, "balancer": 2}
+    expected = {"streamlit": REPLICAS, "jupyter": 1, "docs": 2, "proxy": 1, "balancer": 1}
     for name, replicas in expected.items():
         spec = service(stack, name)["Spec"]
         assert spec["Mode"]["Replicated"]["Replicas"] == replicas, name

@@ -73,9 +73,9 @@ def test_the_stack_spans_three_nodes_and_tabs_cross_them(cluster):
     every = {n.hostname for n in cluster.nodes}
     where = {name: placement(cluster, name) for name in ("streamlit", "balancer", "docs", "jupyter", "proxy")}
     print(f"\nplacement: {where}")
-    assert len(where["streamlit"]) == REPLICAS and len(where["balancer"]) == 2, where
-    assert where["proxy"] == where["jupyter"] == [cluster.manager.hostname], where
-    assert len(set(where["streamlit"])) >= 2 and len(set(where["balancer"])) == 2, where  # spread out
+    assert len(where["streamlit"]) == REPLICAS, where
+    assert where["proxy"] == where["balancer"] == where["jupyter"] == [cluster.manager.hostname], where
+    assert len(set(where["streamlit"])) >= 2, where  # spread out
     assert set().union(*map(set, where.values())) == every, where
     for w in cluster.workers:  # each worker pulled its images from the registry on the LAN
         pulled = w.docker("image", "ls", "--format", "{{.Repository}}").stdout.split()
@@ -93,8 +93,8 @@ def test_the_stack_spans_three_nodes_and_tabs_cross_them(cluster):
 
 def test_a_lost_worker_is_replaced_elsewhere_and_the_gallery_keeps_answering(cluster):
     before = {name: placement(cluster, name) for name in ("streamlit", "balancer")}
-    # The worker with the most gallery tasks (Streamlit and balancer) goes.
-    lost = max(cluster.workers, key=lambda w: sum(p.count(w.hostname) for p in before.values()))
+    # The worker with the most Streamlit tasks goes.
+    lost = max(cluster.workers, key=lambda w: before["streamlit"].count(w.hostname))
     assert lost.hostname in before["streamlit"], before
     lost_id = next(i for i, h in cluster.node_ids().items() if h == lost.hostname)
     with Visitors(cluster.app, cluster.ca, netns=cluster.lan.path) as visitors:
@@ -109,8 +109,8 @@ def test_a_lost_worker_is_replaced_elsewhere_and_the_gallery_keeps_answering(clu
 
         def rescheduled():
             now = {name: placement(cluster, name) for name in before}
-            return (len(now["streamlit"]) == REPLICAS and len(now["balancer"]) == 2
-                    and lost.hostname not in now["streamlit"] + now["balancer"] and now)
+            return (len(now["streamlit"]) == REPLICAS and len(now["balancer"]) == 1
+                    and lost.hostname not in now["streamlit"] and now)
         after = wait_for(rescheduled, timeout=600, interval=1, what="the lost node's tasks running elsewhere")
         t_rescheduled = time.monotonic() - t0
         served_at = visitors.ok
