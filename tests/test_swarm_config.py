@@ -141,3 +141,21 @@ def test_a_deploy_without_the_proxys_certificate_is_refused_before_the_engine_is
     out = render({"PROXY_TLS_DIR": str(tmp_path)}, check=False, args=())
     assert out.returncode != 0 and "PROXY_TLS_DIR" in out.stderr and "PROXY_SELF_SIGNED" in out.stderr, out.stderr
     assert "swarm manager" not in out.stderr
+
+
+def test_only_the_proxy_and_jupyters_egress_have_a_way_out(stack):
+    """compose.prod.yaml keeps Streamlit off the internet with a no-masquerade bridge, which an
+    overlay network cannot be: under Swarm, Streamlit is on the internal network only, and
+    JupyterLab leaves only through egress (internal with JUPYTER_OFFLINE=true)."""
+    s, nets = stack["services"], stack["networks"]
+    assert set(s["streamlit"]["networks"]) == {"backend"}
+    assert set(s["jupyter"]["networks"]) == {"backend", "egress"}
+    assert nets["backend"]["internal"] is True
+    outside = {n for n, net in nets.items() if not net.get("internal")}
+    assert {name for name, svc in s.items() if outside & set(svc["networks"])} == {"proxy", "jupyter"}
+
+
+def test_offline_jupyter_has_no_way_out_under_swarm():
+    stack = json.loads(render({"JUPYTER_OFFLINE": "true"}).stdout)
+    nets = stack["networks"]
+    assert all(nets[n].get("internal") for n in stack["services"]["jupyter"]["networks"])

@@ -115,6 +115,21 @@ def test_the_stack_runs_with_compose_prods_limits_and_healthchecks(stack):
         assert service(stack, name)["Spec"]["UpdateConfig"]["FailureAction"] == "rollback"
 
 
+def _default_route(container_id: str) -> bool:
+    """Whether the container has a default route (a way out of the host's networks)."""
+    table = run(["docker", "exec", container_id, "cat", "/proc/net/route"]).stdout.splitlines()[1:]
+    return any(line.split()[1] == "00000000" for line in table)
+
+
+def test_only_the_proxy_and_jupyterlab_have_a_way_out(stack):
+    """Swarm's overlay networks give every task on a non-internal one a default route through
+    docker_gwbridge: Streamlit and docs, on the internal network only, must have none."""
+    for name, way_out in {"streamlit": False, "docs": False, "balancer": False, "jupyter": True,
+                          "proxy": True}.items():
+        for c in containers(stack, name):
+            assert _default_route(c["Id"]) is way_out, (name, c["Name"])
+
+
 def test_https_through_the_proxy_reaches_every_service(stack):
     r = requests.get(stack.https + "/app/", verify=stack.ca, timeout=30)
     assert r.status_code == 200 and "<title>" in r.text
