@@ -20,7 +20,8 @@
 # --platform: comma-separated, default this machine's (linux/amd64 or linux/arm64). Another
 # architecture builds under emulation (scripts/enable-emulation.sh on Linux; built into
 # Docker Desktop). Base image per architecture: BASE_IMAGE_AMD64 / BASE_IMAGE_ARM64, else
-# BASE_IMAGE (python:3.11-slim by default, a multi-platform image on Docker Hub).
+# BASE_IMAGE (python:3.11-slim by default, a multi-platform image on Docker Hub); each from the
+# environment, else from .env.
 #
 # Why per-platform builds joined by `docker buildx imagetools create`, and not one
 # `docker buildx bake --push --platform a,b`: a multi-platform build in one go needs the
@@ -74,6 +75,14 @@ ordered=()   # this machine's platform first: the others reuse its docs site (be
 for platform in ${platforms//,/ }; do
   case "$platform" in linux/amd64|linux/arm64) ;; *) die "unsupported platform '$platform' (linux/amd64, linux/arm64)" ;; esac
   if [ "$platform" = "$native" ]; then ordered=("$platform" "${ordered[@]}"); else ordered+=("$platform"); fi
+done
+
+# The base images: from the environment, else from .env, where the README says to put them.
+for v in BASE_IMAGE BASE_IMAGE_AMD64 BASE_IMAGE_ARM64; do
+  if [ -z "${!v:-}" ] && [ -f .env ]; then
+    value=$(sed -n "s/^[[:space:]]*$v[[:space:]]*=[[:space:]]*//p" .env | tail -n 1 | sed "s/^[\"']//; s/[\"'][[:space:]]*\$//")
+    [ -z "$value" ] || printf -v "$v" '%s' "$value"
+  fi
 done
 
 work=$(mktemp -d)

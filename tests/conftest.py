@@ -266,6 +266,8 @@ def swarm_release(docker_engine, base_image, scratch):
             env = {**os.environ, **GIT_ENV, **p.env, "REGISTRY": p.registry}
             for derived in ("APP_VERSION", "GIT_SHA", "DEPLOY_ENV"):
                 env.pop(derived)
+            # The base image from .env, as the README's troubleshooting puts it (no registry here).
+            (p.dir / ".env").write_text(f"BASE_IMAGE={env.pop('BASE_IMAGE')}\n")
             p.deploy_env = env
             t0 = time.monotonic()
             run(["bash", "scripts/publish.sh"], cwd=p.dir, env=env, timeout=2400)
