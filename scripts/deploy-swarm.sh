@@ -44,7 +44,7 @@ done
 if [ -n "${REGISTRY:-}" ]; then
   export IMAGE_REPO=$REGISTRY DEPLOY_ENV=${DEPLOY_ENV:-prod}   # as publish.sh: not from .env
   if [ -z "${GIT_SHA:-}" ]; then
-    GIT_SHA=$(git rev-parse --short HEAD 2>/dev/null) || die "not a git checkout: set GIT_SHA to the revision published"
+    GIT_SHA=$(git rev-parse --short HEAD) || die "git cannot name this checkout's revision (above): set GIT_SHA to the revision published"
     export GIT_SHA
   fi
   # publish.sh's default; compose.prod.yaml's own default is a fixed 0.1.0
@@ -59,17 +59,31 @@ merged=$(docker compose -f compose.yaml -f compose.prod.yaml -f compose.swarm.ya
 stack=$(printf '%s\n' "$merged" | python3 scripts/stack_file.py) || exit 1
 if $render; then printf '%s\n' "$stack"; exit 0; fi
 
-# What the services read on this node: the names they answer to, the proxy's certificate.
-read -r allowed self_signed tls_dir < <(printf '%s\n' "$stack" | python3 -c '
-import json, sys
+# What the services read on this node: the names they answer to, the proxy's certificate (its
+# key must be readable by the image's user, HOST_UID/HOST_GID at build).
+tls_problem=$(printf '%s\n' "$merged" | python3 -c '
+import json, os, stat, sys
 s = json.load(sys.stdin)["services"]
-tls = [v["source"] for v in s["proxy"].get("volumes", []) if v.get("target") == "/etc/fractal-proxy/tls"]
-print("yes" if s["jupyter"].get("environment", {}).get("ALLOWED_HOSTS") else "-",
-      s["proxy"].get("environment", {}).get("PROXY_SELF_SIGNED", "false"), tls[0] if tls else "-")')
-if [ "$self_signed" != true ] && { [ ! -r "$tls_dir/tls.crt" ] || [ ! -r "$tls_dir/tls.key" ]; }; then
-  die "no TLS certificate for the proxy: put PEM files tls.crt and tls.key in $tls_dir (PROXY_TLS_DIR)," \
-      "or set PROXY_SELF_SIGNED=true for a generated self-signed one (docs/swarm.md)"
-fi
+proxy = s["proxy"]
+if proxy.get("environment", {}).get("PROXY_SELF_SIGNED", "false") == "true":
+    sys.exit()
+tls = [v["source"] for v in proxy.get("volumes", []) if v.get("target") == "/etc/fractal-proxy/tls"]
+d = tls[0] if tls else "-"
+args = s.get("base", {}).get("build", {}).get("args", {})  # the shared image that creates the user
+uid, gid = int(args.get("HOST_UID", 1000)), int(args.get("HOST_GID", 1000))
+try:
+    st = [os.stat(os.path.join(d, f)) for f in ("tls.crt", "tls.key")]
+except OSError:
+    sys.exit(f"no TLS certificate for the proxy: put PEM files tls.crt and tls.key in {d} (PROXY_TLS_DIR), "
+             "or set PROXY_SELF_SIGNED=true for a generated self-signed one (docs/swarm.md)")
+for f, m in zip(("tls.crt", "tls.key"), st):
+    if not (m.st_mode & stat.S_IROTH or (m.st_uid == uid and m.st_mode & stat.S_IRUSR)
+            or (m.st_gid == gid and m.st_mode & stat.S_IRGRP)):
+        sys.exit(f"{os.path.join(d, f)} is not readable by the proxy (UID {uid}, GID {gid}: HOST_UID/HOST_GID): "
+                 f"chgrp {gid} and chmod 640 it, or chmod 644 it")
+' 2>&1) || die "$tls_problem"
+allowed=$(printf '%s\n' "$stack" | python3 -c 'import json, sys
+print("yes" if json.load(sys.stdin)["services"]["jupyter"].get("environment", {}).get("ALLOWED_HOSTS") else "-")')
 if [ "$allowed" = - ]; then
   echo "deploy-swarm: ALLOWED_HOSTS is empty: the gallery and JupyterLab answer only to localhost;" \
        "set it to the host names visitors browse to (docs/swarm.md)" >&2
@@ -91,18 +105,41 @@ updates() {
 before=$(updates)
 resolve=always
 [ -n "${REGISTRY:-}" ] || resolve=never   # local images: nothing to ask a registry
-# --detach=false: wait until every service has converged (its tasks running and healthy).
-status=0
+# Tasks that failed (exited) so far, to tell this deploy's failures from older ones.
+failed_tasks() {
+  docker stack ps "$STACK_NAME" --no-trunc --format '{{.ID}}|{{.Name}}|{{.CurrentState}}' 2>/dev/null \
+    | awk -F'|' '$3 ~ /^Failed/ {sub(/^\\_ /, "", $2); sub(/\.[0-9]+$/, "", $2); print $1, $2}' || true
+}
+old_failures=$(failed_tasks)
+# --detach=false: wait until every service has converged (its tasks running and healthy). A
+# service whose new tasks keep exiting (a setting it refuses at start) never converges on a first
+# deploy, where there is nothing to roll back to: after 3 such exits, stop waiting and say why.
 printf '%s\n' "$stack" | timeout "${SWARM_WAIT:-600}" docker stack deploy --detach=false --quiet \
-  --with-registry-auth --prune --resolve-image "$resolve" -c - "$STACK_NAME" || status=$?
+  --with-registry-auth --prune --resolve-image "$resolve" -c - "$STACK_NAME" &
+deploy=$!
+crashing=
+while kill -0 "$deploy" 2>/dev/null; do
+  sleep 3
+  crashing=$(failed_tasks | grep -vxF -f <(printf '%s\n' "$old_failures") | awk '{n[$2]++} n[$2] == 3 {print $2; exit}' || true)
+  [ -z "$crashing" ] || break
+done
+if [ -n "$crashing" ]; then
+  kill "$deploy" 2>/dev/null || true
+  wait "$deploy" 2>/dev/null || true
+  echo "deploy-swarm: $crashing keeps exiting at start (3 tasks since this deploy began); its last log lines:" >&2
+  docker service logs --raw --tail 5 "$crashing" 2>&1 | tail -n 10 | sed 's/^/  /' >&2
+  exit 1
+fi
+status=0
+wait "$deploy" || status=$?
 if [ "$status" != 0 ]; then
   if [ "$status" = 124 ]; then
     echo "deploy-swarm: the stack did not converge within ${SWARM_WAIT:-600} s (SWARM_WAIT); tasks not running:" >&2
   else
     echo "deploy-swarm: docker stack deploy failed (above); tasks not running:" >&2
   fi
-  docker stack ps "$STACK_NAME" --no-trunc --format '  {{.Name}} {{.Image}} {{.DesiredState}}: {{.CurrentState}} {{.Error}}' \
-    | grep -v ' Running: Running ' | head -n 20 >&2
+  docker stack ps "$STACK_NAME" --no-trunc --format '{{.Name}}|{{.Image}}|{{.DesiredState}}|{{.CurrentState}}|{{.Error}}' \
+    | awk -F'|' '($3 == "Running" && $4 !~ /^Running/) || $5 != "" {print "  " $1, $2, $4, $5}' | head -n 20 >&2 || true
   exit 1
 fi
 # A new task that fails makes Swarm roll its service back, and the stack converges on the old

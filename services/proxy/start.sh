@@ -14,6 +14,12 @@ esac
 # volume. Its fingerprint is logged so a browser's warning can be checked against it.
 TLS_CRT=/etc/fractal-proxy/tls/tls.crt
 TLS_KEY=/etc/fractal-proxy/tls/tls.key
+for f in "$TLS_CRT" "$TLS_KEY"; do
+  if [ -e "$f" ] && [ ! -r "$f" ]; then  # e.g. a key copied with openssl's mode 0600, another owner
+    echo "ERROR: $(basename "$f") in PROXY_TLS_DIR is not readable by the proxy's user (UID $(id -u), GID $(id -g): HOST_UID/HOST_GID at build): chgrp $(id -g) and chmod 640 it, or chmod 644 it" >&2
+    exit 64
+  fi
+done
 if [ ! -s "$TLS_CRT" ] || [ ! -s "$TLS_KEY" ]; then
   if [ "${PROXY_SELF_SIGNED:-false}" != "true" ]; then
     echo "ERROR: no TLS certificate: put PEM files tls.crt and tls.key in PROXY_TLS_DIR (default ./certs/proxy), or set PROXY_SELF_SIGNED=true for a generated self-signed one" >&2

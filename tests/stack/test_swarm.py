@@ -11,6 +11,7 @@ cookies they are given, open the websocket, fetch every media file and upload a 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 
@@ -157,6 +158,38 @@ def test_a_deploy_that_swarm_rolls_back_is_reported_as_failed(stack):
     # The same deploy with the old settings succeeds again: the old rollback is not reported.
     out = run(["bash", "scripts/deploy-swarm.sh"], cwd=stack.dir, env=stack.deploy_env, check=False, timeout=900)
     assert out.returncode == 0, out.stderr
+
+
+def test_a_first_deploy_whose_service_keeps_exiting_fails_early_and_says_why(stack):
+    """A new stack with a setting the proxy (and JupyterLab) refuse at start: nothing to roll back
+    to, so Swarm would restart them until SWARM_WAIT. The deploy stops after three exits of one
+    service and shows its log, not the timeout."""
+    bad = stack.name + "-bad"
+    env = {**stack.deploy_env, "STACK_NAME": bad, "MAX_UPLOAD_MB": "0", "SWARM_WAIT": "1500",
+           "PROXY_HTTPS_PORT": str(free_port()), "STREAMLIT_REPLICAS": "1", "DOCS_REPLICAS": "1"}
+    try:
+        out = run(["bash", "scripts/deploy-swarm.sh"], cwd=stack.dir, env=env, check=False, timeout=1500)
+    finally:
+        _stack_rm(bad)
+    assert out.returncode != 0, out.stdout
+    assert "keeps exiting at start" in out.stderr and "MAX_UPLOAD_MB must be a positive whole number" in out.stderr, \
+        out.stderr
+    assert "did not converge" not in out.stderr
+
+
+def test_the_proxy_says_when_it_cannot_read_its_key(stack, tmp_path):
+    """A key copied as openssl wrote it (0600) for another owner: the proxy names the file, its
+    user and the fix, at start (Compose or Swarm alike)."""
+    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-keyout", str(tmp_path / "tls.key"), "-out", str(tmp_path / "tls.crt")])
+    tmp_path.chmod(0o755)
+    os.chown(tmp_path / "tls.key", 501, 20)
+    (tmp_path / "tls.key").chmod(0o600)
+    image = service(stack, "proxy")["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
+    out = run(["docker", "run", "--rm", "-e", "MAX_UPLOAD_MB=25", "-e", "PROXY_APP_UPSTREAM=streamlit:8501",
+               "-v", f"{tmp_path}:/etc/fractal-proxy/tls:ro", image], check=False, timeout=120)
+    assert out.returncode == 64, (out.stdout, out.stderr)
+    assert "tls.key in PROXY_TLS_DIR is not readable by the proxy's user (UID 1000" in out.stderr, out.stderr
 
 
 def test_thirty_tabs_keep_their_replica_for_media_and_uploads(stack):
