@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -74,6 +75,39 @@ def test_replicas_ports_and_routing(stack):
     assert s["streamlit"]["stop_signal"] == "SIGWINCH"  # draining: see compose.swarm.yaml
     assert all(n["driver"] == "overlay" and "name" not in n for n in stack["networks"].values())
     assert "name" not in stack
+
+
+def _seconds(duration: str) -> float:
+    """A Compose or HAProxy duration ("10s", "1m30s", "500ms") in seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", duration)
+    assert parts and "".join(n + u for n, u in parts) == duration, duration
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def test_a_stopping_replica_drains_through_the_balancer(stack):
+    """The drain contract between compose.swarm.yaml, the Streamlit image and haproxy.cfg."""
+    st = stack["services"]["streamlit"]
+    haproxy = (ROOT / "services" / "proxy" / "haproxy.cfg").read_text()
+    start = (ROOT / "services" / "streamlit" / "start.sh").read_text()
+    dockerfile = (ROOT / "services" / "streamlit" / "Dockerfile").read_text()
+    # Swarm's stop signal is the one the start script drains on, with static serving on ...
+    assert st["stop_signal"] == "SIGWINCH" and "trap 'rm -f \"$ready\"' WINCH" in start
+    assert st["environment"]["STREAMLIT_SERVER_ENABLE_STATIC_SERVING"] == "true"
+    # ... the file it removes is the one Streamlit serves as app/static/ready ...
+    ready = re.search(r"^ready=(\S+)$", start, re.M).group(1)
+    link = re.search(r"^RUN ln -s (\S+) /app/apps/static$", dockerfile, re.M).group(1)
+    assert ready == f"{link}/ready"
+    assert re.search(r'^CMD \["start-streamlit"\]$', dockerfile, re.M)
+    # ... the balancer's last check step asks for it, under Streamlit's base URL path, and a 404
+    # drains ...
+    base = st["environment"]["STREAMLIT_SERVER_BASE_URL_PATH"].strip("/")
+    sends = re.findall(r"^\s*http-check send meth GET uri (\S+)$", haproxy, re.M)
+    assert sends == [f"/{base}/_stcore/health", f"/{base}/app/static/ready"]
+    assert re.search(r"^\s*http-check disable-on-404$", haproxy, re.M)
+    # ... and keeps the task's address after it left DNS for longer than Swarm lets it drain.
+    hold = re.search(r"^\s*hold obsolete (\S+)", haproxy, re.M).group(1)
+    assert _seconds(hold) > _seconds(st["stop_grace_period"]), (hold, st["stop_grace_period"])
 
 
 def test_registry_images_are_the_published_names():

@@ -7,6 +7,7 @@ Streamlit's own settings as ``-e`` knobs; a shell as the non-root user.
 """
 from __future__ import annotations
 
+import json
 import os
 import pty
 import re
@@ -140,6 +141,29 @@ def test_apps_and_docs_mounted_with_streamlit_settings_as_knobs(image, tmp_path)
         # The image sees the mounted docs/ too.
         out = run(["docker", "exec", s.name, "cat", "/app/docs/index.md"]).stdout
         assert out == "# Mine\n"
+
+
+def test_sigwinch_drains_and_sigterm_stops(image):
+    """The start script (services/streamlit/start.sh) as Swarm and Compose signal it.
+
+    SIGWINCH, Swarm's stop signal: the readiness file the balancer checks is gone (404), and
+    Streamlit keeps serving. SIGTERM, `docker stop`: Streamlit shuts down on it, not on the
+    SIGKILL that follows the stop timeout (exit code 137).
+    """
+    _, img = image
+    with Served(img, "-e", "STREAMLIT_SERVER_ENABLE_STATIC_SERVING=true") as s:
+        ready = s.url + "/app/static/ready"
+        assert requests.get(ready, timeout=10).text == "ok\n"
+        run(["docker", "kill", "--signal", "WINCH", s.name])
+        wait_for(lambda: requests.get(ready, timeout=10).status_code == 404, timeout=60, what="the readiness file gone")
+        with StreamlitSession(s.url) as sess:  # still serving, to the tabs pinned to it
+            home = sess.run_page("")
+            assert home.ok and home.media, home.errors
+        assert requests.get(s.url + "/_stcore/health", timeout=10).text == "ok"
+        run(["docker", "stop", "--time", "120", s.name], timeout=180)
+        state = json.loads(run(["docker", "inspect", "--format", "{{json .State}}", s.name]).stdout)
+        assert state["ExitCode"] != 137 and not state["OOMKilled"], state
+        assert "Stopping..." in s.logs(), s.logs()[-2000:]
 
 
 def _tty(cmd: list[str], typed: str, timeout: float = 120.0) -> str:

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
+import threading
 import time
+from datetime import datetime
 
 import pytest
 import requests
 
 from conftest import free_port, run, wait_for
 from utils.processes import main_pid
+from utils.streamlit_ws import SessionError, StreamlitSession
 from utils.tabs import Visitors, home_tab, png, refused, tabs, upload_tab
 
 pytestmark = pytest.mark.e2e
@@ -239,6 +243,102 @@ def test_a_frozen_replica_is_replaced_and_gets_no_new_tabs(stack):
         subprocess.run(["kill", "-CONT", str(pid)], check=False, capture_output=True)  # if not yet replaced
     print(f"\nfrozen replica: out of the balancer after {t_down:.0f} s, replaced (new task healthy) "
           f"after {t_replaced:.0f} s")
+
+
+def _when(stamp: str) -> float:
+    """An engine timestamp (RFC 3339, nanoseconds, UTC) as seconds since the epoch."""
+    stamp = re.sub(r"(\.\d{6})\d*", r"\1", stamp).replace("Z", "+00:00")
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def test_a_stopping_replica_serves_its_tabs_and_takes_no_new_ones(stack):
+    """Scale 3 -> 2: Swarm takes one task out of DNS at once, signals it (SIGWINCH) and kills it
+    stop_grace_period (10 s) later. Until then, tabs pinned to it keep working (their reruns and
+    media); from the balancer's "is stopping" on, new tabs go to the others."""
+    name, base = stack.service("streamlit"), stack.https + "/app"
+    before = {c["Id"] for c in containers(stack, "streamlit")}
+    held = [StreamlitSession(base, timeout=120, verify=stack.ca) for _ in range(2 * REPLICAS)]
+    reruns, new, stop, threads = [], [], threading.Event(), []
+
+    def rerun(i, s):  # one held tab: rerun its page and fetch its media until the end
+        cookie, k = s.http.cookies.get("FRACTAL_REPLICA"), 0
+        while not stop.is_set():
+            t, k = time.time(), k + 1
+            # A branch angle of this tab's own at each rerun: an image only its replica has.
+            angle = 5.0 + 0.5 * ((i * 37 + k) % 160)
+            try:
+                r = s.run_page("", widgets={"angle": angle})
+                reruns.append((t, time.time(), cookie, r.ok, r.errors))
+            except SessionError as exc:
+                reruns.append((t, time.time(), cookie, False, [str(exc)]))
+                return
+
+    def open_tabs():  # new tabs, one after another
+        while not stop.is_set():
+            t, s = time.time(), StreamlitSession(base, timeout=120, verify=stack.ca)
+            try:
+                s.connect()
+                new.append((t, s.http.cookies.get("FRACTAL_REPLICA"), s.run_page("").ok))
+            except SessionError as exc:
+                new.append((t, s.http.cookies.get("FRACTAL_REPLICA"), str(exc)))
+            finally:
+                s.close()
+
+    try:
+        for s in held:  # one at a time: least connections gives each replica two
+            s.connect()
+            assert s.run_page("").ok
+        assert len({s.http.cookies.get("FRACTAL_REPLICA") for s in held}) == REPLICAS
+        threads += [threading.Thread(target=rerun, args=(i, s)) for i, s in enumerate(held)]
+        threads += [threading.Thread(target=open_tabs) for _ in range(2)]
+        t0 = time.time()
+        for t in threads:
+            t.start()
+        run(["docker", "service", "scale", "--detach", f"{name}=2"])
+        wait_for(lambda: len(containers(stack, "streamlit")) == 2, timeout=180, interval=1,
+                 what="the stopped task to be gone")
+        time.sleep(2)
+    finally:
+        stop.set()
+        for t in threads:  # the running reruns finish; a tab of the killed task may hang ...
+            if t.ident:
+                t.join(timeout=60)
+        for s in held:  # ... until its websocket is closed here
+            s.close()
+        for t in threads:
+            if t.ident:
+                t.join(timeout=60)
+        gone = before - {c["Id"] for c in containers(stack, "streamlit")}
+        run(["docker", "service", "scale", "--detach=false", f"{name}={REPLICAS}"], timeout=600)
+        wait_for(lambda: healthy(stack, "streamlit", REPLICAS), timeout=300, interval=1, what="replicas back")
+    assert len(gone) == 1, gone
+    gone = gone.pop()
+    # Scaled down, the task's container is removed: its SIGKILL is in the engine's events.
+    events = run(["docker", "events", "--since", str(int(t0) - 1), "--until", str(int(time.time()) + 1), "--filter",
+                  f"container={gone}", "--filter", "event=kill", "--format",
+                  "{{.TimeNano}} {{.Actor.Attributes.signal}}"]).stdout.split("\n")
+    kills = [int(e.split()[0]) / 1e9 for e in events if e.split()[1:] == ["9"]]
+    assert kills, f"no SIGKILL for {gone}: {events}"
+    killed = kills[0]
+    survivors = {r[2] for r in reruns if r[1] > killed + 1 and r[3]}
+    drained = {r[2] for r in reruns} - survivors
+    assert len(drained) == 1 and len(survivors) == 2, (drained, survivors)
+    # Every rerun that ended before the kill worked, on the stopping replica too, also long
+    # after it left DNS (the balancer used to drop it ~3 s after that, and its tabs' media 404).
+    before_kill = [r for r in reruns if r[1] < killed]
+    assert [r for r in before_kill if not r[3]] == [], [r for r in before_kill if not r[3]][:3]
+    late = [r for r in before_kill if r[2] in drained and r[0] > killed - 5]
+    assert late, "no rerun of a draining tab in its last 5 s: the test did not test the drain"
+    assert [r for r in reruns if r[2] in survivors and not r[3]] == []
+    # New tabs all worked, and none went to the stopping replica once the balancer drained it.
+    logs = run(["docker", "service", "logs", "--raw", "--timestamps", "--since", str(int(t0) - 1),
+                stack.service("balancer")]).stdout
+    stopping = [_when(line.split()[0]) for line in logs.splitlines() if " is stopping" in line]
+    assert stopping, f"the balancer never drained the stopping replica:\n{logs[-3000:]}"
+    assert [n for n in new if n[2] is not True] == []
+    assert [n for n in new if n[0] > stopping[0] and n[1] in drained] == []
+    print(f"\ndrain: 'is stopping' {stopping[0] - t0:.1f} s after the scale, killed {killed - t0:.1f} s after; "
+          f"{len(late)} reruns on it in its last 5 s, {len(new)} new tabs, none failed")
 
 
 def _image(stack) -> str:

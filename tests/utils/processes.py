@@ -7,7 +7,9 @@ __all__ = ["main_pid"]
 
 
 def main_pid(container: str) -> int:
-    """Host PID of a container's main process: the child of its init (tini, ``init: true``).
+    """Host PID of a container's server process: the child of its init (tini, ``init: true``),
+    or, when that child is a shell start script waiting on the server (the Streamlit image's
+    ``start-streamlit``), the script's only child.
 
     Raises
     ------
@@ -18,6 +20,12 @@ def main_pid(container: str) -> int:
     """
     out = subprocess.run(["docker", "top", container, "-eo", "pid,ppid,args"], check=True, capture_output=True,
                          text=True, timeout=60).stdout
-    procs = [r.split(None, 2) for r in out.splitlines()[1:]]
-    init_pid = next(int(pid) for pid, ppid, args in procs if "docker-init" in args or "tini" in args)
-    return next(int(pid) for pid, ppid, args in procs if int(ppid) == init_pid)
+    procs = [(int(pid), int(ppid), args) for pid, ppid, args in (r.split(None, 2) for r in out.splitlines()[1:])]
+    init_pid = next(pid for pid, ppid, args in procs if "docker-init" in args or "tini" in args)
+    pid, args = next((pid, args) for pid, ppid, args in procs if ppid == init_pid)
+    while args.split()[0] in ("sh", "/bin/sh"):
+        children = [(p, a) for p, pp, a in procs if pp == pid]
+        if len(children) != 1:
+            break
+        pid, args = children[0]
+    return pid

@@ -1,0 +1,25 @@
+#!/bin/sh
+# start-streamlit: run the gallery, and let a balancer drain it before it stops.
+#
+# Streamlit serves app/static/ready ("ok") from this file's folder when static serving is on
+# (compose.swarm.yaml turns it on; the image links apps/static there, on the /tmp tmpfs).
+# The balancer checks it with HAProxy's `http-check disable-on-404`: a 404 takes the replica
+# out of the choice for new tabs, while tabs pinned to it keep reaching it.
+#   SIGWINCH (Swarm's stop signal for this service): remove the file, keep serving. Swarm
+#            kills the task stop_grace_period later; until then its open tabs work.
+#   SIGTERM, SIGINT (Compose's stop, Ctrl-C): passed on to Streamlit, which shuts down.
+set -eu
+ready=/tmp/streamlit-static/ready
+mkdir -p "${ready%/*}"
+printf 'ok\n' > "$ready"
+
+streamlit run "apps/${STREAMLIT_APP}" "$@" &
+pid=$!
+trap 'rm -f "$ready"' WINCH
+trap 'kill -TERM "$pid" 2>/dev/null || :' TERM INT
+# `wait` returns early when a trapped signal arrives: wait again until Streamlit has exited.
+while :; do
+  status=0
+  wait "$pid" || status=$?
+  kill -0 "$pid" 2>/dev/null || exit "$status"
+done
