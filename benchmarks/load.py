@@ -34,7 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import CHROMIUM_FLAGS, make_project, run  # noqa: E402
+from utils.browser import CHROMIUM_FLAGS  # noqa: E402
+from utils.commands import run  # noqa: E402
+from utils.project import make_project  # noqa: E402
 from utils.streamlit_ws import StreamlitSession, concurrent_sessions  # noqa: E402
 
 FIGURE = "[data-testid='stImage'] img"

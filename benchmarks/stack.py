@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import CHROMIUM_FLAGS, make_project  # noqa: E402
+from utils.browser import CHROMIUM_FLAGS  # noqa: E402
+from utils.project import make_project  # noqa: E402
 
 GB = 1e9
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from utils.paths import ROOT
 
 pytestmark = pytest.mark.skipif(
     shutil.which("docker") is None

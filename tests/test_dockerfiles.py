@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from utils.paths import ROOT
 
 DOCKERFILES = sorted(ROOT.glob("services/*/Dockerfile"))
 

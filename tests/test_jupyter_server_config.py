@@ -10,7 +10,7 @@ import stat
 import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
-from conftest import ROOT
+from utils.paths import ROOT
 
 CONFIG_FILE = ROOT / "services" / "jupyter" / "jupyter_server_config.py"
 _spec = importlib.util.spec_from_file_location("fractal_jupyter_server_config", CONFIG_FILE)

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from utils.paths import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
 from stack_file import stack_file  # noqa: E402

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from utils.paths import ROOT
 
 APPS_DIR = ROOT / "apps"
 APPS = sorted(p.name for p in APPS_DIR.glob("*.py") if not p.name.startswith("_"))

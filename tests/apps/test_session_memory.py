@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from utils.paths import ROOT
 
 APPS_DIR = ROOT / "apps"
 APPS = sorted(p.name for p in APPS_DIR.glob("*.py") if not p.name.startswith("_"))

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import ARTIFACTS
+from utils.paths import ARTIFACTS
 from utils.offline import tour, watch
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]

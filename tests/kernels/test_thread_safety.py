@@ -2,7 +2,7 @@
 
 Streamlit runs each session's script in its own thread, so two students rendering at once
 call the same ``parallel=True`` kernel concurrently. The calls run in a child process
-(tests/kernels/hammer.py): a thread-unsafe numba threading layer may abort the process.
+(tests/data/hammer.py): a thread-unsafe numba threading layer may abort the process.
 """
 import json
 import os
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import fractalkit._runtime as runtime
 
-HAMMER = Path(__file__).with_name("hammer.py")
+HAMMER = Path(__file__).parents[1] / "data" / "hammer.py"
 
 
 def _child_env() -> dict:

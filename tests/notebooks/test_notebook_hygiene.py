@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import ROOT
+from utils.paths import ROOT
 
 NOTEBOOKS = sorted((ROOT / "docs" / "notebooks").glob("*.ipynb"))
 

@@ -14,7 +14,9 @@ import time
 
 import pytest
 
-from conftest import ROOT, make_project, run
+from utils.commands import run
+from utils.paths import ROOT
+from utils.project import make_project
 from utils.git import GIT_ENV, commit_all
 from utils.registry import Registry
 
@@ -129,7 +131,7 @@ def arm64_notebook(release):
         _arm64_command(release, "jupyter", "sh", "-c",
                        "cp -r /nb /tmp/nb && python /w/nbrun.py 1200 /tmp/nb/04-box-counting.ipynb",
                        volumes=[(ROOT / "docs" / "notebooks", "/nb"),
-                                (ROOT / "tests" / "stack" / "nbrun.py", "/w/nbrun.py")]),
+                                (ROOT / "tests" / "data" / "nbrun.py", "/w/nbrun.py")]),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         yield proc

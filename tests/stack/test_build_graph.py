@@ -13,7 +13,9 @@ import uuid
 
 import pytest
 
-from conftest import ROOT, make_project, run
+from utils.commands import run
+from utils.paths import ROOT
+from utils.project import make_project
 
 pytestmark = pytest.mark.e2e
 

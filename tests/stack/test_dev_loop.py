@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conftest import wait_for
+from utils.commands import wait_for
 from utils.streamlit_ws import StreamlitSession
 
 pytestmark = pytest.mark.e2e

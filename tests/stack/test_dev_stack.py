@@ -7,8 +7,9 @@ import time
 import pytest
 import requests
 
-from conftest import HOST_UID, make_project, run, wait_for
-from jupyter_client_ws import execute
+from utils.commands import run
+from utils.project import HOST_UID, make_project
+from utils.jupyter_ws import execute
 
 pytestmark = pytest.mark.e2e
 

@@ -19,7 +19,8 @@ import uuid
 import pytest
 import requests
 
-from conftest import free_port, make_project, run, wait_for
+from utils.commands import free_port, run, wait_for
+from utils.project import make_project
 from utils.streamlit_ws import StreamlitSession
 
 pytestmark = pytest.mark.e2e

@@ -28,7 +28,10 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import ARTIFACTS, free_port, make_project, require_e2e, run, wait_for
+from utils.commands import free_port, run, wait_for
+from utils.engine import require_e2e
+from utils.paths import ARTIFACTS
+from utils.project import make_project
 from utils.offline import FIGURE, tour, watch
 from utils.tls import self_signed
 

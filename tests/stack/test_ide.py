@@ -21,9 +21,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import (ARTIFACTS, HOST_GID, HOST_UID, ROOT, free_port, jupyter_session, make_project,
-                      require_e2e, run, wait_for)
-from jupyter_client_ws import execute
+from utils.commands import free_port, run, wait_for
+from utils.engine import require_e2e
+from utils.paths import ARTIFACTS, ROOT
+from utils.project import HOST_GID, HOST_UID, jupyter_session, make_project
+from utils.jupyter_ws import execute
 
 pytestmark = pytest.mark.e2e
 

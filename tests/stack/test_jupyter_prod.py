@@ -14,8 +14,9 @@ import uuid
 
 import pytest
 
-from conftest import jupyter_session, make_project, run, wait_for
-from jupyter_client_ws import execute
+from utils.commands import run, wait_for
+from utils.project import jupyter_session, make_project
+from utils.jupyter_ws import execute
 
 pytestmark = pytest.mark.e2e
 

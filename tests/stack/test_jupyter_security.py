@@ -12,7 +12,8 @@ import pytest
 import requests
 import websocket
 
-from conftest import make_project, run
+from utils.commands import run
+from utils.project import make_project
 
 pytestmark = pytest.mark.e2e
 

@@ -19,7 +19,9 @@ import uuid
 import pytest
 import requests
 
-from conftest import ROOT, make_project, run
+from utils.commands import run
+from utils.paths import ROOT
+from utils.project import make_project
 from utils.streamlit_ws import StreamlitSession, concurrent_sessions
 
 pytestmark = pytest.mark.e2e

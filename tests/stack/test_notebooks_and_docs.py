@@ -13,7 +13,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import pytest
 import requests
 
-from conftest import ROOT, run, wait_for
+from utils.commands import run, wait_for
+from utils.paths import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +26,7 @@ def test_every_notebook_executes_on_a_fresh_kernel(dev_stack):
     jupyter_image = dev_stack.images()[2]
     out = run(["docker", "run", "--rm", "--network", "none",
                "-v", f"{dev_stack.dir / 'docs'}:/home/app/work:ro",
-               "-v", f"{ROOT / 'tests' / 'stack' / 'nbrun.py'}:/tmp/nbrun.py:ro",
+               "-v", f"{ROOT / 'tests' / 'data' / 'nbrun.py'}:/tmp/nbrun.py:ro",
                "-e", "NUMBA_CACHE_DIR=/tmp/numba", "-w", "/tmp", jupyter_image,
                "python", "/tmp/nbrun.py", str(BUDGET_S),
                *[f"/home/app/work/notebooks/{p.name}" for p in NOTEBOOKS]], check=False, timeout=BUDGET_S * 8)

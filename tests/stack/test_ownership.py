@@ -8,7 +8,6 @@ HOST_UID=501 HOST_GID=20, never as root.
 """
 from __future__ import annotations
 
-import re
 import shutil
 import uuid
 from pathlib import Path
@@ -16,7 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import jupyter_session, make_project, run, wait_for
+from utils.commands import run, wait_for
+from utils.project import jupyter_session, make_project
 
 pytestmark = pytest.mark.e2e
 

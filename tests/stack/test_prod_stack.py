@@ -11,8 +11,10 @@ import uuid
 import pytest
 import requests
 
-from conftest import ROOT, free_port, make_project, run, wait_for
-from jupyter_client_ws import execute
+from utils.commands import free_port, run, wait_for
+from utils.paths import ROOT
+from utils.project import make_project
+from utils.jupyter_ws import execute
 from utils.processes import main_pid
 from utils.tls import self_signed
 

@@ -27,7 +27,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import jupyter_session, make_project, require_e2e, run
+from utils.commands import run
+from utils.engine import require_e2e
+from utils.project import jupyter_session, make_project
 
 pytestmark = pytest.mark.e2e
 

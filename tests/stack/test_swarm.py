@@ -21,7 +21,7 @@ from datetime import datetime
 import pytest
 import requests
 
-from conftest import free_port, run, wait_for
+from utils.commands import free_port, run, wait_for
 from utils.processes import main_pid
 from utils.streamlit_ws import SessionError, StreamlitSession
 from utils.tabs import Visitors, home_tab, png, refused, tabs, upload_tab

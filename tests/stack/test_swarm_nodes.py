@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import run, wait_for
+from utils.commands import run, wait_for
 from utils.netns import hosts
 from utils.registry import Registry
 from utils.swarm_nodes import SwarmNodes

@@ -6,11 +6,13 @@ import json
 
 import pytest
 
-from conftest import ROOT, make_project, run
+from utils.commands import run
+from utils.paths import ROOT
+from utils.project import make_project
 
 pytestmark = pytest.mark.e2e
 
-HAMMER = ROOT / "tests" / "kernels" / "hammer.py"
+HAMMER = ROOT / "tests" / "data" / "hammer.py"
 # Imports the libraries in the order the servers do (numpy and scipy's BLAS before fractalkit),
 # starts every pool (numba kernel, numpy and scipy BLAS calls) and reports their sizes.
 POOLS = r"""

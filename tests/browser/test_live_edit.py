@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import ARTIFACTS
+from utils.paths import ARTIFACTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

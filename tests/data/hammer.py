@@ -1,11 +1,12 @@
 """Call every ``parallel=True`` kernel of fractalkit from many threads at once.
 
-    python tests/kernels/hammer.py [--threads 6] [--rounds 10]
+    python tests/data/hammer.py [--threads 6] [--rounds 10]
 
 Prints one JSON line: the threading layer numba used, the parallel kernels found, the ones
 without a case here, and per kernel how many concurrent results differ (bit for bit) from the
-same call made alone. Run in a child process by tests/kernels/test_thread_safety.py, because a
-thread-unsafe layer (numba's ``workqueue``) may abort the whole process.
+same call made alone. Run in a child process by tests/kernels/test_thread_safety.py, and in
+each image by tests/stack/test_threads_in_images.py, because a thread-unsafe layer (numba's
+``workqueue``) may abort the whole process.
 """
 from __future__ import annotations
 

@@ -1,0 +1,131 @@
+"""Scratch copies of the repository, each its own Compose project (name, ports, images)."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from .commands import free_port, run
+from .paths import ROOT
+
+__all__ = ["PROJECT_FILES", "HOST_UID", "HOST_GID", "Project", "Release", "make_project", "jupyter_session"]
+
+# What the tests copy of the repository into a scratch project (the host tree is never touched).
+PROJECT_FILES = ["compose.yaml", "compose.prod.yaml", "compose.swarm.yaml", "pyproject.toml", "uv.lock",
+                 ".dockerignore", "apps", "src", "docs", "services", "certs", "scripts"]
+
+
+@dataclass
+class Project:
+    """A scratch copy of the repository with its own Compose project name, ports and images."""
+
+    dir: Path
+    name: str
+    env: dict[str, str]
+    files: list[str] = field(default_factory=lambda: ["compose.yaml"])
+    #: seconds the first `up --build --wait` took (the dev_stack fixture)
+    up_seconds: float | None = None
+
+    def compose(self, *args, check=True, timeout=1800, env=None):
+        cmd = ["docker", "compose", "--project-directory", str(self.dir), "-p", self.name]
+        for f in self.files:
+            cmd += ["-f", str(self.dir / f)]
+        host = {k: v for k, v in os.environ.items() if k not in ("JUPYTER_TOKEN", "ALLOWED_HOSTS")}
+        return run([*cmd, *args], check=check, timeout=timeout, env={**host, **self.env, **(env or {})})
+
+    def login_url(self) -> str:
+        """The newest JupyterLab login URL (with token) that the jupyter service logged."""
+        logs = self.compose("logs", "--no-log-prefix", "jupyter").stdout
+        urls = re.findall(r"^\[fractal-notebooks\] JupyterLab login URL: (http://\S+/lab\?token=\S+)$", logs, re.M)
+        assert urls, f"no login URL in the jupyter log:\n{logs[-3000:]}"
+        return urls[-1]
+
+    @property
+    def token(self) -> str:
+        """JupyterLab's token: JUPYTER_TOKEN if the project sets one, else the logged one."""
+        return self.env.get("JUPYTER_TOKEN") or self.login_url().rsplit("token=", 1)[1]
+
+    def url(self, service: str, path: str = "/") -> str:
+        port = self.env[{"streamlit": "STREAMLIT_PORT", "jupyter": "JUPYTER_PORT", "docs": "DOCS_PORT"}[service]]
+        return f"http://127.0.0.1:{port}{path}"
+
+    def container(self, service: str) -> str:
+        return self.compose("ps", "-q", service).stdout.strip()
+
+    def images(self) -> list[str]:
+        """base, streamlit, jupyter, docs (and proxy in production) image names."""
+        repo = self.env["IMAGE_REPO"]
+        if "compose.prod.yaml" in self.files:
+            tag = f"{self.env['APP_VERSION']}-{self.env['GIT_SHA']}-{self.env['DEPLOY_ENV']}"
+            return [f"{repo}/{s}:{tag}" for s in ("base", "streamlit", "jupyter", "docs", "proxy")]
+        return [f"{repo}/{s}:{self.env['IMAGE_TAG']}" for s in ("base", "streamlit", "jupyter", "docs")]
+
+    def cleanup(self):
+        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False, timeout=300)
+        run(["docker", "image", "rm", "-f", *self.images()], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@dataclass
+class Release(Project):
+    """A project published by scripts/publish.sh to a registry, for scripts/deploy-swarm.sh.
+
+    ``deploy_env`` is the environment of both scripts (REGISTRY, STACK_NAME...), ``registry``
+    REGISTRY, ``registry_storage`` the registry's image store, ``ca`` the proxy's self-signed
+    certificate and ``https`` the proxy's address on a one-node swarm.
+    """
+
+    deploy_env: dict[str, str] = field(default_factory=dict)
+    registry: str = ""
+    registry_storage: Path | None = None
+    ca: str = ""
+    https: str = ""
+
+    def service(self, service: str) -> str:
+        """The Swarm service's name: the stack's name (STACK_NAME, the project's) and the service."""
+        return f"{self.name}_{service}"
+
+
+HOST_UID = os.getuid() if os.getuid() != 0 else 1000
+HOST_GID = os.getgid() if os.getuid() != 0 else 1000
+
+
+def make_project(tmp_root: Path, base: str, label: str, *, owner: tuple[int, int] | None = None,
+                 **extra) -> Project:
+    """A scratch copy of the repository. ``owner=(uid, gid)`` makes the copy belong to that
+    owner and leaves HOST_UID/HOST_GID unset, as on a machine with no .env (needs root)."""
+    name = f"fnt-{label}-{uuid.uuid4().hex[:8]}"
+    d = tmp_root / name
+    d.mkdir(parents=True)
+    for item in PROJECT_FILES:
+        src = ROOT / item
+        if src.is_dir():
+            shutil.copytree(src, d / item, ignore=shutil.ignore_patterns("__pycache__", "_build",
+                                                                        ".ipynb_checkpoints", "jupyter_execute"))
+        elif src.exists():
+            shutil.copy2(src, d / item)
+    if os.getuid() == 0:  # act like the host user who owns the checkout
+        uid, gid = owner or (HOST_UID, HOST_GID)
+        for p in [d, *d.rglob("*")]:
+            os.chown(p, uid, gid, follow_symlinks=False)
+    ids = {} if owner else {"HOST_UID": str(HOST_UID), "HOST_GID": str(HOST_GID)}
+    env = {
+        "BASE_IMAGE": base, **ids,
+        "IMAGE_REPO": "fractal-notebooks-test", "IMAGE_TAG": name,
+        "STREAMLIT_PORT": str(free_port()), "JUPYTER_PORT": str(free_port()), "DOCS_PORT": str(free_port()),
+        "BIND_ADDRESS": "127.0.0.1",  # no JUPYTER_TOKEN: the stack generates one (like no .env)
+        **extra,
+    }
+    return Project(d, name, env)
+
+
+def jupyter_session(project: Project) -> requests.Session:
+    """A requests session that sends JupyterLab's token."""
+    s = requests.Session()
+    s.headers["Authorization"] = f"token {project.token}"
+    return s
