@@ -6,11 +6,11 @@ pixels. Every kernel checks its work against :mod:`fractalkit.limits` first.
 # First, before numpy/scipy/numba load: thread-safe numba layer, pools sized to the CPU limit.
 from . import _runtime  # noqa: F401  isort: skip
 from . import _numba_cache  # noqa: F401  isort: skip  (corrupt cache files -> recompile)
-from .dla import Cluster, dla, gyration_dimension
+from .aggregation import Cluster, dla, gyration_dimension
 from .escape import Viewport, inside, julia, mandelbrot, mandelbrot_reference
-from .ifs import (BARNSLEY_FERN, BARNSLEY_FERN_P, LSYSTEMS, SIERPINSKI, SIERPINSKI_P, LSystem,
-                  chaos_game, expand, lsystem_segments, turtle)
+from .ifs import BARNSLEY_FERN, BARNSLEY_FERN_P, SIERPINSKI, SIERPINSKI_P, chaos_game
 from .limits import WorkLimitError
+from .lsystem import LSYSTEMS, LSystem, expand, lsystem_segments, turtle
 from .measure import Fit, box_counting_dimension, box_counts, hurst_exponent, mass_radius_dimension
 from .raster import density, rasterize_segments
 from .render import colorize, gif_bytes, image_bytes, palette, to_indices
@@ -19,4 +19,23 @@ from .trees import Segments, nan_path, polygon_path, pythagoras_tree, segment_co
 
 __version__ = "0.1.0"
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+# The package's API: the kernels and their types (submodules are reached as fractalkit.<name>).
+__all__ = [
+    # escape-time fractals
+    "Viewport", "mandelbrot", "julia", "mandelbrot_reference", "inside",
+    # iterated function systems and L-systems
+    "BARNSLEY_FERN", "BARNSLEY_FERN_P", "SIERPINSKI", "SIERPINSKI_P", "chaos_game",
+    "LSystem", "LSYSTEMS", "expand", "turtle", "lsystem_segments",
+    # trees
+    "Segments", "segment_count", "tree_2d", "tree_3d", "pythagoras_tree", "nan_path", "polygon_path",
+    # diffusion-limited aggregation
+    "Cluster", "dla", "gyration_dimension",
+    # random fractal surfaces and signals
+    "fbm_surface", "fbm_1d", "pink_noise", "diamond_square",
+    # measuring
+    "Fit", "box_counts", "box_counting_dimension", "mass_radius_dimension", "hurst_exponent",
+    # rasterizing and rendering
+    "density", "rasterize_segments", "palette", "to_indices", "colorize", "image_bytes", "gif_bytes",
+    # errors
+    "WorkLimitError",
+]

@@ -18,6 +18,8 @@ import numpy as np
 
 from .limits import MAX_ESCAPE_WORK, MAX_PIXELS, check, check_positive_int
 
+__all__ = ["BAILOUT2", "Viewport", "mandelbrot", "julia", "mandelbrot_reference", "inside"]
+
 #: Bail-out radius squared. A large radius makes the smooth colouring continuous.
 BAILOUT2 = 256.0 * 256.0
 _LOG2 = math.log(2.0)

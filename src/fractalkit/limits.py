@@ -6,6 +6,9 @@ out-of-memory kill. The caps are sized for a 2 GB / 2 CPU container.
 """
 from __future__ import annotations
 
+__all__ = ["MAX_PIXELS", "MAX_ESCAPE_WORK", "MAX_SEGMENTS", "MAX_POINTS", "MAX_LSYSTEM_SYMBOLS", "MAX_PARTICLES",
+           "MAX_FRAMES", "WorkLimitError", "check", "check_positive_int"]
+
 #: Largest image any kernel renders, in pixels (4096 x 4096).
 MAX_PIXELS = 4096 * 4096
 #: Largest escape-time job, in pixels times iterations.

@@ -8,6 +8,9 @@ import numpy as np
 
 from .limits import MAX_PIXELS, check
 
+__all__ = ["Fit", "loglog_fit", "box_counts", "box_counting_dimension", "mass_radius_dimension",
+           "hurst_exponent"]
+
 
 class Fit(NamedTuple):
     """A straight-line fit in log-log space.
@@ -41,7 +44,30 @@ class Fit(NamedTuple):
         return float(xs.min()), float(xs.max())
 
 
-def _loglog_fit(x, y, used) -> tuple[float, float, float]:
+def loglog_fit(x: np.ndarray, y: np.ndarray, used: np.ndarray) -> tuple[float, float, float]:
+    """Least-squares straight line through ``(log x, log y)`` over the points in ``used``.
+
+    The fit behind every measurement here: a power law ``y ~ x**slope`` is a line in log-log
+    space.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Positive float64 arrays of shape ``(n,)``.
+    used : numpy.ndarray
+        Boolean ``(n,)``: the points inside the fitted range (at least two).
+
+    Returns
+    -------
+    slope, intercept, r2 : float
+        Of ``log(y) = slope * log(x) + intercept``, and the coefficient of determination.
+
+    Raises
+    ------
+    TypeError
+        If ``used`` selects no point. (One point, or one distinct ``x``, gives numpy's
+        ``RankWarning`` and a meaningless line: callers keep at least two.)
+    """
     lx, ly = np.log(x[used]), np.log(y[used])
     slope, intercept = np.polyfit(lx, ly, 1)
     resid = ly - (slope * lx + intercept)
@@ -135,7 +161,7 @@ def box_counting_dimension(image: np.ndarray, min_box: int = 2, max_box: int | N
     used = (sizes >= min_box) & (sizes <= max_box) & (counts > 0)
     if used.sum() < 3:
         raise ValueError("fewer than three box sizes in the fitted range: use a larger image")
-    slope, intercept, r2 = _loglog_fit(sizes.astype(float), counts.astype(float), used)
+    slope, intercept, r2 = loglog_fit(sizes.astype(float), counts.astype(float), used)
     return Fit(-slope, slope, intercept, sizes, counts, used, r2)
 
 
@@ -157,7 +183,7 @@ def mass_radius_dimension(image: np.ndarray, center=None, r_min: float = 4.0,
     radii = np.geomspace(r_min, max(r_max, r_min * 2), 16)
     mass = np.searchsorted(np.sort(r), radii, side="right").astype(float)
     used = mass > 0
-    slope, intercept, r2 = _loglog_fit(radii, mass, used)
+    slope, intercept, r2 = loglog_fit(radii, mass, used)
     return Fit(slope, slope, intercept, radii, mass, used, r2)
 
 
@@ -216,6 +242,6 @@ def hurst_exponent(signal: np.ndarray, fmin: float | None = None, fmax: float = 
     used = (fs >= fmin) & (fs <= fmax)
     if used.sum() < 3:
         raise ValueError("too few frequencies in the fitted range")
-    slope, intercept, r2 = _loglog_fit(fs, ps, used)
+    slope, intercept, r2 = loglog_fit(fs, ps, used)
     beta = -slope
     return Fit((beta - offset) / 2.0, slope, intercept, fs, ps, used, r2)

@@ -6,6 +6,8 @@ import numpy as np
 
 from .limits import MAX_PIXELS, check
 
+__all__ = ["density", "rasterize_segments"]
+
 
 def _extent(xy: np.ndarray, pad: float = 0.02) -> tuple[float, float, float, float]:
     finite = xy[np.isfinite(xy).all(axis=1)]

@@ -11,6 +11,8 @@ from PIL import Image
 
 from .limits import MAX_FRAMES, check
 
+__all__ = ["palette", "to_indices", "colorize", "image_bytes", "gif_bytes"]
+
 
 def palette(cmap: str = "magma", n: int = 256) -> np.ndarray:
     """A matplotlib colormap sampled as a ``(n, 3)`` uint8 lookup table."""

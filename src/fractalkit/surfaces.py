@@ -7,6 +7,8 @@ import scipy.fft as sfft
 
 from .limits import MAX_PIXELS, check, check_positive_int
 
+__all__ = ["fbm_surface", "fbm_1d", "pink_noise", "diamond_square"]
+
 
 def _check_hurst(hurst: float) -> float:
     h = float(hurst)

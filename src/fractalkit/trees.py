@@ -12,6 +12,8 @@ import numpy as np
 
 from .limits import MAX_SEGMENTS, check, check_positive_int
 
+__all__ = ["Segments", "segment_count", "tree_2d", "tree_3d", "pythagoras_tree", "nan_path", "polygon_path"]
+
 
 class Segments(NamedTuple):
     """Line segments of a tree.

@@ -152,7 +152,7 @@ def test_arm64_gallery_and_kernels_pass_the_amd64_tests(release, arm64_notebook)
         "-p no:cacheprovider -q -k 'branching_tree.py or mandelbrot.py or known_points or sierpinski or hurst' "
         "'tests/apps/test_gallery.py::test_defaults_render[branching_tree.py]' "
         "'tests/apps/test_gallery.py::test_defaults_render[mandelbrot.py]' "
-        "tests/kernels/test_escape.py tests/kernels/test_measure.py tests/kernels/test_ifs_dla.py "
+        "tests/kernels/test_escape.py tests/kernels/test_measure.py tests/kernels/test_ifs.py tests/kernels/test_lsystem.py tests/kernels/test_aggregation.py "
         "&& python -c 'import platform, numba, fractalkit as f; f.mandelbrot(f.Viewport(-0.5, 0, 3, 32, 24), 32); "
         "print(\"machine\", platform.machine(), numba.threading_layer())'",
         volumes=[(ROOT / "tests", "/w/tests"), (ROOT / "apps", "/w/apps"), (ROOT / "pyproject.toml", "/w/pyproject.toml")]),

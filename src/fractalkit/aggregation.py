@@ -8,6 +8,8 @@ import numpy as np
 
 from .limits import MAX_PARTICLES, check, check_positive_int
 
+__all__ = ["Cluster", "dla", "gyration_dimension"]
+
 #: Particles added per kernel call between two progress reports.
 BATCH = 500
 
@@ -129,7 +131,7 @@ def gyration_dimension(cluster: Cluster, n_min: int = 100):
     fractalkit.measure.Fit
         ``value`` is ``D``; ``x`` radii of gyration, ``y`` particle counts.
     """
-    from .measure import Fit, _loglog_fit
+    from .measure import Fit, loglog_fit
 
     g = cluster.grid
     ys, xs = np.nonzero(g)
@@ -141,5 +143,5 @@ def gyration_dimension(cluster: Cluster, n_min: int = 100):
     n = np.unique(np.geomspace(n_min, r2.size, 12).astype(np.int64))
     rg = np.sqrt(np.cumsum(r2)[n - 1] / n)
     used = np.ones(n.size, dtype=bool)
-    slope, intercept, r2fit = _loglog_fit(rg, n.astype(np.float64), used)
+    slope, intercept, r2fit = loglog_fit(rg, n.astype(np.float64), used)
     return Fit(slope, slope, intercept, rg, n.astype(np.float64), used, r2fit)
