@@ -77,7 +77,7 @@ for platform in ${platforms//,/ }; do
   if [ "$platform" = "$native" ]; then ordered=("$platform" "${ordered[@]}"); else ordered+=("$platform"); fi
 done
 
-# The base images: from the environment, else from .env, where the README says to put them.
+# The base images: from the environment, else from .env, where docs/troubleshooting.md says to put them.
 for v in BASE_IMAGE BASE_IMAGE_AMD64 BASE_IMAGE_ARM64; do
   if [ -z "${!v:-}" ] && [ -f .env ]; then
     value=$(sed -n "s/^[[:space:]]*$v[[:space:]]*=[[:space:]]*//p" .env | tail -n 1 | sed "s/^[\"']//; s/[\"'][[:space:]]*\$//")

@@ -65,8 +65,11 @@ def loglog_fit(x: np.ndarray, y: np.ndarray, used: np.ndarray) -> tuple[float, f
     Raises
     ------
     TypeError
-        If ``used`` selects no point. (One point, or one distinct ``x``, gives numpy's
-        ``RankWarning`` and a meaningless line: callers keep at least two.)
+        If ``used`` selects no point.
+    numpy.linalg.LinAlgError
+        If the selected points cannot be fitted (a single point at ``x = 1``). Other degenerate
+        sets (one point, one distinct ``x``) give numpy's ``RankWarning`` and a meaningless
+        line: callers keep at least two distinct ``x``.
     """
     lx, ly = np.log(x[used]), np.log(y[used])
     slope, intercept = np.polyfit(lx, ly, 1)
