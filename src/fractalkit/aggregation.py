@@ -99,6 +99,18 @@ def dla(particles: int = 5000, size: int | None = None, seed: int = 0,
     Returns
     -------
     Cluster
+
+    References
+    ----------
+    - T. A. Witten and L. M. Sander, "Diffusion-limited aggregation, a kinetic critical
+      phenomenon", Physical Review Letters 47, 1400-1403 (1981).
+
+    Examples
+    --------
+    >>> from fractalkit import dla
+    >>> cluster = dla(2000, seed=1)
+    >>> cluster.particles, cluster.grid.dtype
+    (2001, dtype('int32'))
     """
     particles = check_positive_int("particles", particles, 1)
     check("DLA particles", particles, MAX_PARTICLES, "ask for fewer particles")
@@ -130,6 +142,22 @@ def gyration_dimension(cluster: Cluster, n_min: int = 100):
     -------
     fractalkit.measure.Fit
         ``value`` is ``D``; ``x`` radii of gyration, ``y`` particle counts.
+
+    Raises
+    ------
+    ValueError
+        If the cluster has fewer than ``2 * n_min`` particles.
+
+    References
+    ----------
+    - P. Meakin, "Diffusion-controlled cluster formation in 2-6-dimensional space",
+      Physical Review A 27, 1495-1507 (1983): D = 1.71 in two dimensions.
+
+    Examples
+    --------
+    >>> from fractalkit import dla, gyration_dimension
+    >>> round(gyration_dimension(dla(5000, seed=0)).value, 1)
+    1.7
     """
     from .measure import Fit, loglog_fit
 

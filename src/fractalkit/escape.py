@@ -185,6 +185,31 @@ def mandelbrot(viewport: Viewport, max_iter: int = 256, *, smooth: bool = True,
     -------
     numpy.ndarray
         Shape ``(ny, nx)``; row 0 is the top of the window.
+
+    Raises
+    ------
+    ValueError
+        If the pixel grid or ``max_iter`` is not a positive integer in range.
+    fractalkit.limits.WorkLimitError
+        If pixels, or pixels times ``max_iter``, exceed the caps of :mod:`fractalkit.limits`.
+
+    References
+    ----------
+    - B. B. Mandelbrot, "Fractal aspects of the iteration of z -> lambda z (1 - z) for
+      complex lambda and z", Annals of the New York Academy of Sciences 357, 249-259 (1980).
+    - L. Vepstas, "Renormalizing the Mandelbrot escape" (1997): the smooth escape count.
+    - H.-O. Peitgen and D. Saupe (eds.), *The Science of Fractal Images*, Springer (1988),
+      ch. 4: escape-time algorithms. The cardioid and period-2 bulb test and periodicity
+      checking are exact: they only skip iterations whose result is known.
+
+    Examples
+    --------
+    >>> from fractalkit import Viewport, inside, mandelbrot
+    >>> counts = mandelbrot(Viewport(-0.5, 0.0, 3.0, 64, 48), max_iter=64)
+    >>> counts.shape, counts.dtype
+    ((48, 64), dtype('float64'))
+    >>> int(inside(counts, 64).sum())
+    714
     """
     nx, ny, max_iter = _validate(viewport.nx, viewport.ny, max_iter)
     re, im = Viewport(*viewport[:3], nx, ny).axes()
@@ -211,6 +236,25 @@ def julia(c: complex, viewport: Viewport, max_iter: int = 256, *, smooth: bool =
     -------
     numpy.ndarray
         Shape ``(ny, nx)``; float64 (NaN inside) when ``smooth``, else int32.
+
+    Raises
+    ------
+    ValueError
+        If ``c`` is not finite, or the grid or ``max_iter`` is out of range.
+    fractalkit.limits.WorkLimitError
+        If the work exceeds the caps of :mod:`fractalkit.limits`.
+
+    References
+    ----------
+    - G. Julia, "Mémoire sur l'itération des fonctions rationnelles", Journal de
+      Mathématiques Pures et Appliquées 8, 47-245 (1918).
+
+    Examples
+    --------
+    >>> from fractalkit import Viewport, julia
+    >>> counts = julia(-0.8 + 0.156j, Viewport(0.0, 0.0, 3.2, 64, 48), 64, smooth=False)
+    >>> counts.shape, counts.dtype, int(counts.max())
+    ((48, 64), dtype('int32'), 64)
     """
     nx, ny, max_iter = _validate(viewport.nx, viewport.ny, max_iter)
     c = complex(c)

@@ -92,6 +92,30 @@ def chaos_game(maps, probs=None, n: int = 200_000, seed: int = 0, burn: int = 20
         Float64 ``(n, 2)``.
     which : numpy.ndarray
         Int32 ``(n,)``: the index of the map that produced each point (useful for colouring).
+
+    Raises
+    ------
+    ValueError
+        If ``maps`` is not ``(m, 6)`` with ``1 <= m <= 32`` finite numbers, a map is not
+        contractive, ``probs`` is not one non-negative weight per map, or ``n`` is not a
+        positive integer.
+    fractalkit.limits.WorkLimitError
+        If ``n`` exceeds ``MAX_POINTS``.
+
+    References
+    ----------
+    - M. F. Barnsley and S. Demko, "Iterated function systems and the global construction
+      of fractals", Proceedings of the Royal Society of London A 399, 243-275 (1985).
+    - M. F. Barnsley, *Fractals Everywhere*, Academic Press (1988): the fern's maps.
+
+    Examples
+    --------
+    >>> from fractalkit import SIERPINSKI, chaos_game
+    >>> points, maps_used = chaos_game(SIERPINSKI, n=10_000, seed=0)
+    >>> points.shape, points.dtype, maps_used.dtype
+    ((10000, 2), dtype('float64'), dtype('int32'))
+    >>> bool(((points >= 0) & (points <= 1)).all())
+    True
     """
     n = check_positive_int("points", n, 1)
     check("chaos-game points", n, MAX_POINTS, "ask for fewer points")

@@ -39,6 +39,29 @@ def expand(axiom: str, rules: dict, iterations: int, max_symbols: int = MAX_LSYS
 
     The length of each generation is predicted before it is built, so a runaway request
     raises :class:`~fractalkit.limits.WorkLimitError` instead of exhausting memory.
+
+    Raises
+    ------
+    ValueError
+        If the axiom is empty, a rule key is not one character, or ``iterations`` is not in
+        [0, 30].
+    fractalkit.limits.WorkLimitError
+        If a generation would have more than ``max_symbols`` symbols.
+
+    References
+    ----------
+    - A. Lindenmayer, "Mathematical models for cellular interactions in development",
+      Journal of Theoretical Biology 18, 280-299 and 300-315 (1968).
+    - P. Prusinkiewicz and A. Lindenmayer, *The Algorithmic Beauty of Plants*, Springer
+      (1990), ch. 1: the presets of ``LSYSTEMS`` and the turtle's symbols.
+
+    Examples
+    --------
+    >>> from fractalkit import expand
+    >>> expand("F", {"F": "F+F--F+F"}, 1)
+    'F+F--F+F'
+    >>> len(expand("F", {"F": "F+F--F+F"}, 3))
+    148
     """
     iterations = check_positive_int("iterations", iterations, 0, 30)
     for k in rules:

@@ -40,6 +40,18 @@ def fbm_surface(shape: int | tuple[int, int] = 512, hurst: float = 0.5, seed: in
     -------
     numpy.ndarray
         ``(ny, nx)`` of ``dtype``.
+
+    References
+    ----------
+    - D. Saupe, "Algorithms for random fractals", in H.-O. Peitgen and D. Saupe (eds.),
+      *The Science of Fractal Images*, Springer (1988), ch. 2: spectral synthesis.
+
+    Examples
+    --------
+    >>> from fractalkit import fbm_surface
+    >>> z = fbm_surface(128, hurst=0.7, seed=0)
+    >>> z.shape, z.dtype
+    ((128, 128), dtype('float32'))
     """
     h = _check_hurst(hurst)
     ny, nx = (shape, shape) if np.isscalar(shape) else shape
@@ -131,6 +143,17 @@ def diamond_square(k: int = 9, hurst: float = 0.7, seed: int = 0) -> np.ndarray:
 
     Displacements shrink by ``2**-H`` per level. Cheaper than spectral synthesis but shows
     the grid's creases; returned zero-mean with unit standard deviation, float64.
+
+    References
+    ----------
+    - A. Fournier, D. Fussell and L. Carpenter, "Computer rendering of stochastic models",
+      Communications of the ACM 25, 371-384 (1982).
+
+    Examples
+    --------
+    >>> from fractalkit import diamond_square
+    >>> diamond_square(6, hurst=0.7, seed=0).shape
+    (65, 65)
     """
     k = check_positive_int("k", k, 1, 12)
     a = _diamond_square(k, _check_hurst(hurst), int(seed) % (2 ** 32))

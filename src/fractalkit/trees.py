@@ -88,6 +88,18 @@ def tree_2d(depth: int = 10, branches: int = 2, angle: float = 25.0, length_rati
     -------
     Segments
         ``segment_count(depth, branches)`` segments, trunk first, level by level.
+
+    References
+    ----------
+    - M. Aono and T. L. Kunii, "Botanical tree image generation", IEEE Computer Graphics
+      and Applications 4(5), 10-34 (1984).
+
+    Examples
+    --------
+    >>> from fractalkit import segment_count, tree_2d
+    >>> tree = tree_2d(depth=3, branches=2)
+    >>> len(tree) == segment_count(3, 2) == 15, tree.start.shape
+    (True, (15, 2))
     """
     depth, branches = _check_tree(depth, branches, length_ratio, width_ratio, jitter)
     rng = np.random.default_rng(seed)
@@ -181,6 +193,18 @@ def pythagoras_tree(depth: int = 10, angle: float = 45.0) -> tuple[np.ndarray, n
         Float64 ``(n, 4, 2)``: corners of each square, counter-clockwise from the base-left.
     level : numpy.ndarray
         Int32 ``(n,)``.
+
+    References
+    ----------
+    - A. E. Bosman, *Het wondere onderzoekingsveld der vlakke meetkunde* (1957): the tree
+      of squares, each pair of children on the sides of a right triangle.
+
+    Examples
+    --------
+    >>> from fractalkit import pythagoras_tree
+    >>> squares, levels = pythagoras_tree(depth=3)
+    >>> squares.shape, levels.dtype
+    ((15, 4, 2), dtype('int32'))
     """
     depth, _ = _check_tree(depth, 2)
     if not 0 < angle < 90:
