@@ -13,10 +13,13 @@ ready=/tmp/streamlit-static/ready
 mkdir -p "${ready%/*}"
 printf 'ok\n' > "$ready"
 
+# The traps first, so that no signal arrives unhandled. (With Compose's TINI_KILL_PROCESS_GROUP,
+# Streamlit gets SIGTERM from the init as well: it stops on the first.)
+pid=
+trap 'rm -f "$ready"' WINCH
+trap 'if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || :; else exit 143; fi' TERM INT
 streamlit run "apps/${STREAMLIT_APP}" "$@" &
 pid=$!
-trap 'rm -f "$ready"' WINCH
-trap 'kill -TERM "$pid" 2>/dev/null || :' TERM INT
 # `wait` returns early when a trapped signal arrives: wait again until Streamlit has exited.
 while :; do
   status=0
