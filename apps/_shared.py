@@ -28,14 +28,13 @@ PAGES = [
 
 
 def page_config(title: str) -> None:
-    """``st.set_page_config`` that tolerates being called again under ``st.navigation``.
+    """``st.set_page_config`` for a gallery page (Streamlit allows it again under ``st.navigation``).
 
     Also drops every ``st.cache_data`` result when the fractalkit source changed since the
     last run (dev loop): the caches key on the apps' code only, not on the kernels they call.
     """
     _forget_results_of_old_kernels()
-    with contextlib.suppress(Exception):
-        st.set_page_config(page_title=f"{title} · fractal-notebooks", page_icon="🌿", layout="wide")
+    st.set_page_config(page_title=f"{title} · fractal-notebooks", page_icon="🌿", layout="wide")
 
 
 def _kernel_source_stamp() -> tuple:

@@ -1,11 +1,6 @@
 """Box-counting analysis of an uploaded image: log-log plot, fitted dimension, CSV."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import numpy as np
 import pandas as pd
 import streamlit as st

@@ -6,10 +6,7 @@ Run the whole gallery with ``streamlit run apps/branching_tree.py``; every other
 from __future__ import annotations
 
 import io
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import matplotlib
 
@@ -62,7 +59,7 @@ def tree_page() -> None:
     page_config("Branching tree")
     st.title("Branching tree")
     st.caption("A recursive tree: every branch carries smaller copies of the tree. "
-               f"A full tree of depth d with b branches has (b^(d+1) − 1)/(b − 1) segments.")
+               "A full tree of depth d with b branches has (b^(d+1) − 1)/(b − 1) segments.")
     with st.sidebar:
         mode = st.radio("View", ["2D", "3D"], horizontal=True, key="tree_mode")
         max_depth = MAX_DEPTH_2D if mode == "2D" else MAX_DEPTH_3D

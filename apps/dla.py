@@ -1,11 +1,6 @@
 """Diffusion-limited aggregation: watch a cluster grow and measure its dimension."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import numpy as np
 import streamlit as st
 

@@ -1,11 +1,6 @@
 """Fractional Brownian surfaces: synthesise with a Hurst exponent H, measure H back."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st

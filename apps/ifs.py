@@ -1,11 +1,6 @@
 """Iterated function systems by the chaos game: Barnsley fern, Sierpinski, your own maps."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import numpy as np
 import pandas as pd
 import streamlit as st

@@ -1,11 +1,6 @@
 """Julia sets: c by sliders or presets, and an animated GIF of a c-sweep or zoom."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import numpy as np
 import streamlit as st
 

@@ -1,11 +1,6 @@
 """L-systems: presets and custom rules, expanded and drawn by a turtle."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import matplotlib
 
 matplotlib.use("Agg")

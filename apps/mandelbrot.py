@@ -1,11 +1,6 @@
 """Mandelbrot explorer: centre, zoom, iterations, colormap, zoom steps, PNG download."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import numpy as np
 import streamlit as st
 

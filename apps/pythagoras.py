@@ -1,11 +1,6 @@
 """Pythagoras tree: squares on the legs of right triangles, recursively."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import matplotlib
 
 matplotlib.use("Agg")

@@ -36,13 +36,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from utils.browser import CHROMIUM_FLAGS  # noqa: E402
 from utils.commands import run  # noqa: E402
+from utils.gallery import URL_PATHS  # noqa: E402
 from utils.project import make_project  # noqa: E402
 from utils.streamlit_ws import StreamlitSession, concurrent_sessions  # noqa: E402
 
 FIGURE = "[data-testid='stImage'] img"
 GOAL_P95_S = 3.0
-PAGES = ["", *sorted(p.stem for p in (ROOT / "apps").glob("*.py")
-                     if not p.name.startswith("_") and p.name != "branching_tree.py")]
+PAGES = URL_PATHS  # every gallery page's URL path ('' = home), from apps/_shared.py
 
 
 async def browser_first_figure(url: str) -> float:

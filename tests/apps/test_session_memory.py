@@ -2,20 +2,17 @@
 from __future__ import annotations
 
 import pickle
-import sys
 import threading
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from utils.paths import ROOT
+from utils.gallery import APPS_DIR  # puts the apps' folder on the path, as Streamlit does
 
-APPS_DIR = ROOT / "apps"
+from _shared import SharedResults, shared_results  # noqa: E402  isort: skip
+
 APPS = sorted(p.name for p in APPS_DIR.glob("*.py") if not p.name.startswith("_"))
-sys.path.insert(0, str(APPS_DIR))
-
-from _shared import SharedResults, shared_results  # noqa: E402
 
 
 def start(app: str) -> AppTest:

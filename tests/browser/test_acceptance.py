@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from utils.gallery import TITLES
 from utils.paths import ARTIFACTS
 from utils.offline import tour, watch
 
@@ -15,8 +16,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 FIGURE = "[data-testid='stImage'] img, [data-testid='stPlotlyChart'] .js-plotly-plot"
 ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
-PAGES = ["Mandelbrot explorer", "Julia sets", "Pythagoras tree", "IFS: fern & Sierpinski", "L-systems",
-         "DLA growth", "fBm surfaces", "Box-counting analysis"]
+PAGES = TITLES  # the sidebar's page titles (apps/_shared.py)
 TIMINGS: dict[str, float] = {}
 
 

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from utils.commands import run
-from utils.paths import ROOT
+from utils.gallery import URL_PATHS
 from utils.project import make_project
 from utils.streamlit_ws import StreamlitSession, concurrent_sessions
 
@@ -30,8 +30,7 @@ SESSIONS = 20
 #: STREAMLIT_DISCONNECTED_SESSION_TTL of the stack under test: how long a closed tab is kept.
 SESSION_TTL = 30
 #: URL path of every gallery page; "" is the home page (the branching tree).
-PAGES = ["", *sorted(p.stem for p in (ROOT / "apps").glob("*.py")
-                     if not p.name.startswith("_") and p.name != "branching_tree.py")]
+PAGES = URL_PATHS
 
 
 @pytest.fixture(scope="module")
