@@ -110,7 +110,7 @@ def swarm_release(docker_engine, base_image, scratch):
             env = {**os.environ, **GIT_ENV, **p.env, "REGISTRY": p.registry}
             for derived in ("APP_VERSION", "GIT_SHA", "DEPLOY_ENV"):
                 env.pop(derived)
-            # The base image from .env, as the README's troubleshooting puts it (no registry here).
+            # The base image from .env, as docs/troubleshooting.md puts it (no registry here).
             (p.dir / ".env").write_text(f"BASE_IMAGE={env.pop('BASE_IMAGE')}\n")
             p.deploy_env = env
             t0 = time.monotonic()
