@@ -285,10 +285,20 @@ def test_a_stopping_replica_serves_its_tabs_and_takes_no_new_ones(stack):
                 s.close()
 
     try:
-        for s in held:  # one at a time: least connections gives each replica two
-            s.connect()
-            assert s.run_page("").ok
-        assert len({s.http.cookies.get("FRACTAL_REPLICA") for s in held}) == REPLICAS
+        # One at a time: least connections gives each replica two, once the balancer has all
+        # of them up (a replica that replaced another, in the test before, may not be yet).
+        deadline = time.monotonic() + 120
+        while True:
+            for s in held:
+                s.connect()
+                assert s.run_page("").ok
+            if len({s.http.cookies.get("FRACTAL_REPLICA") for s in held}) == REPLICAS:
+                break
+            for s in held:
+                s.close()
+            assert time.monotonic() < deadline, "the balancer did not spread 6 tabs over the 3 replicas"
+            time.sleep(3)
+            held = [StreamlitSession(base, timeout=120, verify=stack.ca) for _ in range(2 * REPLICAS)]
         threads += [threading.Thread(target=rerun, args=(i, s)) for i, s in enumerate(held)]
         threads += [threading.Thread(target=open_tabs) for _ in range(2)]
         t0 = time.time()
