@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
-from _shared import guarded, loglog_figure, page_config
+from gallerykit import guarded, loglog_figure, page_config
 from fractalkit import box_counting_dimension, dla, lsystem_segments, rasterize_segments
 from fractalkit.limits import MAX_PIXELS
 

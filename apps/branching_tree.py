@@ -1,12 +1,7 @@
-"""Branching tree -- the gallery's home page (2D or 3D).
-
-Run the whole gallery with ``streamlit run apps/branching_tree.py``; every other page under
-``apps/`` is reachable from the sidebar and also runs on its own.
-"""
+"""Branching tree, 2D or 3D: the gallery's home page (``apps/gallery.py`` routes to it)."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import matplotlib
 
@@ -17,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from matplotlib.collections import LineCollection
 
-from _shared import PAGES, guarded, page_config
+from gallerykit import guarded, page_config
 from fractalkit import nan_path, segment_count, tree_2d, tree_3d
 
 MAX_DEPTH_2D = 16
@@ -55,36 +50,28 @@ def figure_3d(depth, branches, angle, length_ratio, jitter, seed, cmap) -> go.Fi
     return fig
 
 
-def tree_page() -> None:
-    page_config("Branching tree")
-    st.title("Branching tree")
-    st.caption("A recursive tree: every branch carries smaller copies of the tree. "
-               "A full tree of depth d with b branches has (b^(d+1) − 1)/(b − 1) segments.")
-    with st.sidebar:
-        mode = st.radio("View", ["2D", "3D"], horizontal=True, key="tree_mode")
-        max_depth = MAX_DEPTH_2D if mode == "2D" else MAX_DEPTH_3D
-        depth = st.slider("Depth", 0, max_depth, 9 if mode == "2D" else 6, key=f"depth_{mode}")
-        branches = st.slider("Branches per node", 1, 5, 2 if mode == "2D" else 3, key="branches")
-        angle = st.slider("Branch angle (°)", 0.0, 90.0, 25.0 if mode == "2D" else 35.0, 0.5, key="angle")
-        length_ratio = st.slider("Length ratio", 0.30, 1.00, 0.72, 0.01, key="length_ratio")
-        width_ratio = st.slider("Width ratio", 0.30, 1.00, 0.70, 0.01, key="width_ratio")
-        jitter = st.slider("Jitter", 0.0, 1.0, 0.0, 0.05, key="jitter")
-        seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
-        cmap = st.selectbox("Colours", ["viridis", "summer", "copper", "plasma", "cividis"], key="cmap")
-    n = segment_count(depth, branches)
-    st.metric("Segments", f"{n:,}")
-    with guarded():
-        if mode == "2D":
-            st.image(render_2d(depth, branches, angle, length_ratio, width_ratio, jitter, int(seed), cmap),
-                     caption=f"Depth {depth}, {branches} branches, {angle:.1f}°")
-        else:
-            st.plotly_chart(figure_3d(depth, branches, angle, length_ratio, jitter, int(seed),
-                                      "Viridis" if cmap == "viridis" else "Plasma"),
-                            width="stretch")
-
-
-if __name__ == "__main__":
-    pages = [st.Page(tree_page, title="Branching tree", icon="🌳", default=True,
-                     url_path="tree")]
-    pages += [st.Page(f, title=t, icon=i) for f, t, i in PAGES if (Path(__file__).parent / f).exists()]
-    st.navigation(pages).run()
+page_config("Branching tree")
+st.title("Branching tree")
+st.caption("A recursive tree: every branch carries smaller copies of the tree. "
+           "A full tree of depth d with b branches has (b^(d+1) − 1)/(b − 1) segments.")
+with st.sidebar:
+    mode = st.radio("View", ["2D", "3D"], horizontal=True, key="tree_mode")
+    max_depth = MAX_DEPTH_2D if mode == "2D" else MAX_DEPTH_3D
+    depth = st.slider("Depth", 0, max_depth, 9 if mode == "2D" else 6, key=f"depth_{mode}")
+    branches = st.slider("Branches per node", 1, 5, 2 if mode == "2D" else 3, key="branches")
+    angle = st.slider("Branch angle (°)", 0.0, 90.0, 25.0 if mode == "2D" else 35.0, 0.5, key="angle")
+    length_ratio = st.slider("Length ratio", 0.30, 1.00, 0.72, 0.01, key="length_ratio")
+    width_ratio = st.slider("Width ratio", 0.30, 1.00, 0.70, 0.01, key="width_ratio")
+    jitter = st.slider("Jitter", 0.0, 1.0, 0.0, 0.05, key="jitter")
+    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
+    cmap = st.selectbox("Colours", ["viridis", "summer", "copper", "plasma", "cividis"], key="cmap")
+n = segment_count(depth, branches)
+st.metric("Segments", f"{n:,}")
+with guarded():
+    if mode == "2D":
+        st.image(render_2d(depth, branches, angle, length_ratio, width_ratio, jitter, int(seed), cmap),
+                 caption=f"Depth {depth}, {branches} branches, {angle:.1f}°")
+    else:
+        st.plotly_chart(figure_3d(depth, branches, angle, length_ratio, jitter, int(seed),
+                                  "Viridis" if cmap == "viridis" else "Plasma"),
+                        width="stretch")

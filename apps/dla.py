@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from _shared import COLORMAPS, guarded, loglog_figure, page_config, shared_results
+from gallerykit import COLORMAPS, guarded, loglog_figure, page_config, shared_results
 from fractalkit import colorize, dla, gyration_dimension, image_bytes
 
 #: Grown clusters kept for all sessions together: a cluster at the particle cap holds a

@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from _shared import COLORMAPS, guarded, loglog_figure, page_config
+from gallerykit import COLORMAPS, guarded, loglog_figure, page_config
 from fractalkit import colorize, diamond_square, fbm_surface, hurst_exponent, image_bytes
 
 SIZES = [128, 256, 512, 1024, 2048]

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from _shared import COLORMAPS, guarded, page_config
+from gallerykit import COLORMAPS, guarded, page_config
 from fractalkit import (BARNSLEY_FERN, BARNSLEY_FERN_P, SIERPINSKI, SIERPINSKI_P, box_counting_dimension,
                         chaos_game, colorize, density, image_bytes)
 

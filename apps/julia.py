@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from _shared import COLORMAPS, guarded, page_config
+from gallerykit import COLORMAPS, guarded, page_config
 from fractalkit import Viewport, colorize, gif_bytes, image_bytes, julia, palette, to_indices
 
 PRESETS = {

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 from matplotlib.collections import LineCollection
 
-from _shared import fig_png, guarded, page_config
+from gallerykit import fig_png, guarded, page_config
 from fractalkit import LSYSTEMS, colorize, expand, image_bytes, rasterize_segments, turtle
 
 MAX_VECTOR_SEGMENTS = 150_000

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import streamlit as st
 from matplotlib.collections import PolyCollection
 
-from _shared import fig_png, guarded, page_config
+from gallerykit import fig_png, guarded, page_config
 from fractalkit import pythagoras_tree
 
 

@@ -42,7 +42,7 @@ from utils.streamlit_ws import StreamlitSession, concurrent_sessions  # noqa: E4
 
 FIGURE = "[data-testid='stImage'] img"
 GOAL_P95_S = 3.0
-PAGES = URL_PATHS  # every gallery page's URL path ('' = home), from apps/_shared.py
+PAGES = URL_PATHS  # every gallery page's URL path ('' = home), from apps/gallerykit/navigation.py
 
 
 async def browser_first_figure(url: str) -> float:

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from utils.browser import CHROMIUM_FLAGS  # noqa: E402
+from utils.browser import CHROMIUM_FLAGS, wait_until_streamlit_is_idle  # noqa: E402
 from utils.project import make_project  # noqa: E402
 
 GB = 1e9
@@ -173,6 +173,7 @@ def live_edit_seconds(p) -> float:
         page = b.new_page()
         page.goto(p.url("streamlit"))
         page.get_by_role("heading", name="Branching tree").wait_for(timeout=120_000)
+        wait_until_streamlit_is_idle(page)
         app = p.dir / "apps" / "branching_tree.py"
         src = app.read_text()
         t0 = time.monotonic()

@@ -1,6 +1,11 @@
 #!/bin/sh
 # start-streamlit: run the gallery, and let a balancer drain it before it stops.
 #
+# The entry is apps/gallery.py, which routes to every page with STREAMLIT_APP as the home page
+# (apps/gallerykit/navigation.py). A folder of one's own mounted on /app/apps, without the
+# entry file, runs STREAMLIT_APP alone. A STREAMLIT_APP that is no file there stops the start
+# with a clear message and exit code 64 (EX_USAGE), before Streamlit starts.
+#
 # Streamlit serves app/static/ready ("ok") from this file's folder when static serving is on
 # (compose.swarm.yaml turns it on; the image links apps/static there, on the /tmp tmpfs).
 # The balancer checks it with HAProxy's `http-check disable-on-404`: a 404 takes the replica
@@ -9,6 +14,17 @@
 #            kills the task stop_grace_period later; until then its open tabs work.
 #   SIGTERM, SIGINT (Compose's stop, Ctrl-C): passed on to Streamlit, which shuts down.
 set -eu
+page=${STREAMLIT_APP:-branching_tree.py}
+unknown=
+case $page in */*) unknown=y ;; *.py) [ -f "apps/$page" ] || unknown=y ;; *) unknown=y ;; esac
+if [ -n "$unknown" ]; then
+  echo "start-streamlit: STREAMLIT_APP=$page is not a page under $PWD/apps; the pages there:" \
+    $(cd apps && ls -- *.py 2>/dev/null | grep -vx gallery.py) >&2
+  exit 64
+fi
+entry=apps/gallery.py
+[ -f "$entry" ] || entry="apps/$page"
+
 ready=/tmp/streamlit-static/ready
 mkdir -p "${ready%/*}"
 printf 'ok\n' > "$ready"
@@ -18,7 +34,7 @@ printf 'ok\n' > "$ready"
 pid=
 trap 'rm -f "$ready"' WINCH
 trap 'if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || :; else exit 143; fi' TERM INT
-streamlit run "apps/${STREAMLIT_APP}" "$@" &
+streamlit run "$entry" "$@" &
 pid=$!
 # `wait` returns early when a trapped signal arrives: wait again until Streamlit has exited.
 while :; do

@@ -15,6 +15,7 @@ from streamlit import deprecation_util
 from streamlit.testing.v1 import AppTest
 
 from test_gallery import APPS, APPS_DIR, TIMEOUT
+from utils.gallery import ENTRY
 
 
 class _Collect(logging.Handler):
@@ -26,7 +27,7 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", [*APPS, ENTRY])
 def test_page_has_no_streamlit_deprecation(app, monkeypatch):
     deprecation_util._shown_warnings.clear()  # "show once" warnings must show again here
     handler = _Collect()

@@ -8,10 +8,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from utils.paths import ROOT
+from utils.gallery import APPS_DIR, ENTRY, HOME, PAGE_FILES
 
-APPS_DIR = ROOT / "apps"
-APPS = sorted(p.name for p in APPS_DIR.glob("*.py") if not p.name.startswith("_"))
+APPS = sorted(PAGE_FILES)  # every page; the entry file (which only routes) is tested below
 TIMEOUT = 180
 
 
@@ -101,10 +100,16 @@ def test_each_control_at_extreme(app, index, side):
     assert_ok(at)
 
 
+def test_every_file_under_apps_is_a_page_of_the_navigation():
+    files = {p.name for p in APPS_DIR.glob("*.py")} - {ENTRY}
+    assert files == set(PAGE_FILES), "add the page to apps/gallerykit/navigation.py PAGES, or remove the file"
+
+
 def test_home_page_navigates_to_every_app():
-    at = start("branching_tree.py")
+    at = start(ENTRY)
+    assert at.title[0].value == "Branching tree"
     for app in APPS:
-        if app == "branching_tree.py":
+        if app == HOME:
             continue
         at.switch_page(app)
         at.run()
@@ -112,8 +117,32 @@ def test_home_page_navigates_to_every_app():
         assert at.title, app
 
 
+@pytest.mark.parametrize("home", ["julia.py", "knobs.py"])
+def test_streamlit_app_picks_the_home_page_and_keeps_the_navigation(home, monkeypatch, tmp_path):
+    """STREAMLIT_APP: a gallery page, or the user's own page beside them, served at / with the sidebar."""
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    for f in APPS_DIR.glob("*.py"):
+        (apps / f.name).write_text(f.read_text())
+    (apps / "knobs.py").write_text("import streamlit as st\nst.title('Knobs')\n")
+    monkeypatch.setenv("STREAMLIT_APP", home)
+    at = start(str(apps / ENTRY))
+    assert at.title[0].value == {"julia.py": "Julia sets", "knobs.py": "Knobs"}[home]
+    at.switch_page(HOME).run()
+    assert_ok(at)
+    assert at.title[0].value == "Branching tree"
+
+
+@pytest.mark.parametrize("bad", ["nope.py", "julia", "../pyproject.toml"])
+def test_an_unknown_streamlit_app_is_a_clear_error(bad, monkeypatch):
+    monkeypatch.setenv("STREAMLIT_APP", bad)
+    at = AppTest.from_file(str(APPS_DIR / ENTRY), default_timeout=TIMEOUT).run()
+    assert at.exception and "is not a page under" in at.exception[0].message, at.exception
+    assert HOME in at.exception[0].message
+
+
 def test_tree_3d_view():
-    at = start("branching_tree.py")
+    at = start(HOME)
     at.radio(key="tree_mode").set_value("3D").run()
     assert_ok(at)
     assert at.get("plotly_chart")

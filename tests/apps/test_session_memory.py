@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from utils.gallery import APPS_DIR  # puts the apps' folder on the path, as Streamlit does
+from utils.gallery import APPS_DIR, PAGE_FILES  # puts the apps' folder on the path, as Streamlit does
 
-from _shared import SharedResults, shared_results  # noqa: E402  isort: skip
+from gallerykit import SharedResults, shared_results  # noqa: E402  isort: skip
 
-APPS = sorted(p.name for p in APPS_DIR.glob("*.py") if not p.name.startswith("_"))
+APPS = sorted(PAGE_FILES)
 
 
 def start(app: str) -> AppTest:

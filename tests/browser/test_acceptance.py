@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 FIGURE = "[data-testid='stImage'] img, [data-testid='stPlotlyChart'] .js-plotly-plot"
 ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
-PAGES = TITLES  # the sidebar's page titles (apps/_shared.py)
+PAGES = TITLES  # the sidebar's page titles (apps/gallerykit/navigation.py)
 TIMINGS: dict[str, float] = {}
 
 

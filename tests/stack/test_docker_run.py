@@ -83,6 +83,20 @@ def test_the_image_alone_serves_the_gallery(image):
         assert mandel.ok and mandel.media, mandel.errors
 
 
+def test_streamlit_app_picks_the_home_page_and_an_unknown_one_stops_the_start(image):
+    _, img = image
+    with Served(img, "-e", "STREAMLIT_APP=julia.py") as s, StreamlitSession(s.url) as sess:
+        home = sess.run_page("")
+        assert home.ok and "Julia sets" in _headings(home), (_headings(home), home.errors)
+        tree = sess.run_page("branching_tree")  # the navigation is kept
+        assert tree.ok and "Branching tree" in _headings(tree), (_headings(tree), tree.errors)
+    for bad in ("nope.py", "julia", "../src/fractalkit/__init__.py"):
+        out = run(["docker", "run", "--rm", "-e", f"STREAMLIT_APP={bad}", img], check=False, timeout=120)
+        assert out.returncode == 64, (out.returncode, out.stderr[-2000:])
+        assert f"STREAMLIT_APP={bad} is not a page under /app/apps" in out.stderr and "mandelbrot.py" in out.stderr, \
+            out.stderr[-2000:]
+
+
 def test_the_checkout_mounted_at_app_is_served_with_live_reload(image):
     p, img = image
     app = p.dir / "apps" / "branching_tree.py"

@@ -1,4 +1,4 @@
-"""The gallery's pages, from their one home (apps/_shared.py, PAGES), for tests and benchmarks."""
+"""The gallery's pages, from their one home (apps/gallerykit/navigation.py), for tests and benchmarks."""
 from __future__ import annotations
 
 import sys
@@ -6,17 +6,21 @@ from pathlib import Path
 
 from .paths import ROOT
 
-__all__ = ["APPS_DIR", "HOME", "PAGES", "TITLES", "URL_PATHS"]
+__all__ = ["APPS_DIR", "ENTRY", "HOME", "PAGE_FILES", "PAGES", "TITLES", "URL_PATHS"]
 
 APPS_DIR = ROOT / "apps"
-if str(APPS_DIR) not in sys.path:  # as Streamlit runs them: the apps' folder on the path
+if str(APPS_DIR) not in sys.path:  # as Streamlit runs the entry file: its folder on the path
     sys.path.insert(0, str(APPS_DIR))
 
-from _shared import PAGES  # noqa: E402
+from gallerykit import DEFAULT_HOME, PAGES  # noqa: E402
 
-#: The home page, served at "/" (it also routes to the others).
-HOME = "branching_tree.py"
+#: The entry file, which only routes.
+ENTRY = "gallery.py"
+#: The home page, served at "/" by default.
+HOME = DEFAULT_HOME
+#: Every page's file, in navigation order (the home page first).
+PAGE_FILES = [p.file for p in PAGES]
 #: Sidebar titles of the pages besides the home page, in navigation order.
-TITLES = [title for _, title, _ in PAGES]
+TITLES = [p.title for p in PAGES if p.file != HOME]
 #: URL path of every page; "" is the home page.
-URL_PATHS = ["", *sorted(Path(file).stem for file, _, _ in PAGES)]
+URL_PATHS = ["", *sorted(Path(p.file).stem for p in PAGES if p.file != HOME)]

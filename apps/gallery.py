@@ -1,0 +1,15 @@
+"""The Streamlit gallery's entry file: it only routes (``streamlit run apps/gallery.py``).
+
+The page served at ``/`` is ``STREAMLIT_APP`` (default: the branching tree); the sidebar
+reaches every page of ``gallerykit.PAGES``. Each page is a plain script that also runs alone.
+"""
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from gallerykit import home_page, navigation_pages
+
+home = home_page(os.environ.get("STREAMLIT_APP"), Path(__file__).parent)
+st.navigation([st.Page(p.file, title=p.title, icon=p.icon, default=p.file == home)
+               for p in navigation_pages(home)]).run()

@@ -1,0 +1,37 @@
+"""Figures the gallery pages share: PNG bytes of a matplotlib figure, a log-log fit plot, colour maps."""
+from __future__ import annotations
+
+__all__ = ["COLORMAPS", "fig_png", "loglog_figure"]
+
+#: Matplotlib colour maps offered by the pages' "Colours" choices.
+COLORMAPS = ["magma", "inferno", "viridis", "twilight_shifted", "cubehelix", "plasma", "turbo", "gray"]
+
+
+def fig_png(fig, dpi: int = 110) -> bytes:
+    """Render a matplotlib figure to PNG bytes and close it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def loglog_figure(fit, xlabel: str, ylabel: str, title: str):
+    """A Plotly log-log plot of a :class:`fractalkit.Fit`: all points, the fitted range, the line."""
+    import numpy as np
+    import plotly.graph_objects as go
+
+    x, y, used = np.asarray(fit.x, float), np.asarray(fit.y, float), fit.used
+    fig = go.Figure()
+    fig.add_scatter(x=x[~used], y=y[~used], mode="markers", name="outside the fit",
+                    marker=dict(color="lightgray", size=8))
+    fig.add_scatter(x=x[used], y=y[used], mode="markers", name="fitted", marker=dict(size=9))
+    xs = np.array(fit.fit_range)
+    fig.add_scatter(x=xs, y=np.exp(fit.intercept) * xs ** fit.slope, mode="lines",
+                    name=f"slope {fit.slope:.3f}")
+    fig.update_layout(title=title, height=380, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis=dict(type="log", title=xlabel), yaxis=dict(type="log", title=ylabel))
+    return fig
