@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 
 import pytest
 
@@ -153,8 +154,38 @@ def test_prod_limits_healthchecks_and_hardening_on_every_service():
         assert s["logging"]["driver"] == "json-file" and s["logging"]["options"]["max-size"]
         assert s["build"].get("target", "prod") == "prod"
     assert svcs["streamlit"]["deploy"]["resources"]["limits"]["memory"] == "2147483648"
-    assert svcs["streamlit"]["environment"]["STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION"] == "true"
+    assert "STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION" not in svcs["streamlit"]["environment"]  # on: the file's
+    assert STREAMLIT_CONFIG["server"]["enableXsrfProtection"] is True
     assert svcs["proxy"]["profiles"] == ["proxy"]
+
+
+STREAMLIT_CONFIG = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+
+
+def _streamlit_env_name(section: str, key: str) -> str:
+    """The environment variable of a config.toml option: server.runOnSave -> STREAMLIT_SERVER_RUN_ON_SAVE."""
+    return f"STREAMLIT_{section}_{re.sub(r'(?<!^)(?=[A-Z])', '_', key)}".upper()
+
+
+def test_streamlit_settings_have_one_home():
+    """.streamlit/config.toml holds Streamlit's settings; an environment variable would win over it,
+    so no Compose file and no Dockerfile sets one again. The exceptions are stated: Compose extends
+    the Host allow-list with ALLOWED_HOSTS (starting from the file's list), the production image
+    turns runOnSave off."""
+    options = {_streamlit_env_name(sec, k): v for sec, opts in STREAMLIT_CONFIG.items() for k, v in opts.items()}
+    assert "STREAMLIT_SERVER_RUN_ON_SAVE" in options and "STREAMLIT_CLIENT_TOOLBAR_MODE" in options
+    for files in (("compose.yaml",), PROD):
+        env = json.loads(config(*files, env={"JUPYTER_TOKEN": "t" * 40}).stdout)["services"]["streamlit"]["environment"]
+        for name, value in options.items():
+            if name == "STREAMLIT_SERVER_ALLOWED_HOSTS":
+                assert env[name].split()[:len(value)] == value, env[name]
+            else:
+                assert name not in env, (files, name)
+    dockerfile = (ROOT / "services" / "streamlit" / "Dockerfile").read_text()
+    set_there = set(re.findall(r"\b(STREAMLIT_[A-Z_]+)=", dockerfile)) & set(options)
+    assert set_there == {"STREAMLIT_SERVER_RUN_ON_SAVE"}, set_there
+    prod_stage = dockerfile.split("AS prod")[1]
+    assert "STREAMLIT_SERVER_RUN_ON_SAVE=false" in prod_stage and options["STREAMLIT_SERVER_RUN_ON_SAVE"] is True
 
 
 def test_prod_has_no_source_bind_mounts():

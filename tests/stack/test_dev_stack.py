@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from utils.commands import run
-from utils.project import HOST_UID, make_project
+from utils.project import HOST_UID, make_project, streamlit_options
 from utils.jupyter_ws import execute
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +27,7 @@ def test_streamlit_health_and_default_app_renders(dev_stack):
     assert r.status_code == 200 and r.text == "ok"
     assert "<title>Streamlit</title>" in requests.get(dev_stack.url("streamlit"), timeout=10).text
     code = ("from streamlit.testing.v1 import AppTest\n"
-            "at = AppTest.from_file('apps/branching_tree.py', default_timeout=120).run()\n"
+            "at = AppTest.from_file('apps/gallery.py', default_timeout=120).run()\n"
             "assert not at.exception, at.exception\n"
             "print('TITLE', at.title[0].value)\n")
     out = dev_stack.compose("exec", "-T", "streamlit", "python", "-c", code).stdout
@@ -35,10 +35,11 @@ def test_streamlit_health_and_default_app_renders(dev_stack):
 
 
 def test_streamlit_settings(dev_stack):
-    env = dev_stack.compose("exec", "-T", "streamlit", "env").stdout
-    for setting in ("STREAMLIT_SERVER_HEADLESS=true", "STREAMLIT_BROWSER_GATHER_USAGE_STATS=false",
-                    "STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION=true", "STREAMLIT_SERVER_RUN_ON_SAVE=true"):
-        assert setting in env
+    """The settings in effect in the container: .streamlit/config.toml, the image's ENV, Compose's."""
+    assert streamlit_options(dev_stack) == {
+        "server.headless": True, "browser.gatherUsageStats": False, "server.enableXsrfProtection": True,
+        "server.runOnSave": True, "client.toolbarMode": "viewer", "server.fileWatcherType": "auto",
+        "server.baseUrlPath": ""}
 
 
 def test_jupyter_requires_token(dev_stack):

@@ -13,7 +13,7 @@ import requests
 
 from utils.commands import free_port, run, wait_for
 from utils.paths import ROOT
-from utils.project import make_project
+from utils.project import make_project, streamlit_options
 from utils.jupyter_ws import execute
 from utils.processes import main_pid
 from utils.tls import self_signed
@@ -68,6 +68,14 @@ def test_limits_user_and_read_only_root(prod, service):
                for m in info["Mounts"]), info["Mounts"]
     if service == "streamlit":
         assert hc["Memory"] == 2 * 1024 ** 3 and hc["NanoCpus"] == 2 * 10 ** 9
+
+
+def test_streamlit_settings_in_effect(prod):
+    """XSRF on (.streamlit/config.toml), no re-run on save (the prod image), nothing watched, /app."""
+    assert streamlit_options(prod) == {
+        "server.headless": True, "browser.gatherUsageStats": False, "server.enableXsrfProtection": True,
+        "server.runOnSave": False, "client.toolbarMode": "viewer", "server.fileWatcherType": "none",
+        "server.baseUrlPath": "app"}
 
 
 def test_endpoints_direct_and_through_the_tls_proxy(prod):

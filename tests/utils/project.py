@@ -1,6 +1,7 @@
 """Scratch copies of the repository, each its own Compose project (name, ports, images)."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -13,11 +14,12 @@ import requests
 from .commands import free_port, run
 from .paths import ROOT
 
-__all__ = ["PROJECT_FILES", "HOST_UID", "HOST_GID", "Project", "Release", "make_project", "jupyter_session"]
+__all__ = ["PROJECT_FILES", "HOST_UID", "HOST_GID", "Project", "Release", "make_project", "jupyter_session",
+           "streamlit_options"]
 
 # What the tests copy of the repository into a scratch project (the host tree is never touched).
 PROJECT_FILES = ["compose.yaml", "compose.prod.yaml", "compose.swarm.yaml", "pyproject.toml", "uv.lock",
-                 ".dockerignore", "apps", "src", "docs", "services", "certs", "scripts"]
+                 ".streamlit", ".dockerignore", "apps", "src", "docs", "services", "certs", "scripts"]
 
 
 @dataclass
@@ -129,3 +131,16 @@ def jupyter_session(project: Project) -> requests.Session:
     s = requests.Session()
     s.headers["Authorization"] = f"token {project.token}"
     return s
+
+
+def streamlit_options(project: Project, service: str = "streamlit") -> dict:
+    """Streamlit's settings in effect in the running ``service`` (its config file, ENV and Compose's).
+
+    Read by Streamlit itself (``streamlit.config.get_option``) in the container's working directory.
+    """
+    names = ["server.headless", "browser.gatherUsageStats", "server.enableXsrfProtection", "server.runOnSave",
+             "client.toolbarMode", "server.fileWatcherType", "server.baseUrlPath"]
+    code = ("import json, streamlit.config as c\n"
+            f"print('OPTIONS', json.dumps({{n: c.get_option(n) for n in {names!r}}}))")
+    out = project.compose("exec", "-T", service, "python", "-c", code).stdout
+    return json.loads(out.split("OPTIONS", 1)[1])
