@@ -23,8 +23,8 @@ def example(name: str) -> np.ndarray:
     if name == "Sierpinski triangle":
         return sierpinski()
     if name == "Koch curve":
-        s, e, _ = lsystem_segments("Koch curve", 6)
-        return rasterize_segments(s, e, (1024, 1024)).astype(np.uint8) * 255
+        koch = lsystem_segments("Koch curve", 6)
+        return rasterize_segments(koch.start, koch.end, (1024, 1024)).astype(np.uint8) * 255
     return (dla(8000, seed=1).grid > 0).astype(np.uint8) * 255
 
 

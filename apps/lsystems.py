@@ -37,7 +37,8 @@ def parse_rules(text: str) -> dict:
 @st.cache_data(max_entries=16, show_spinner=False)
 def render(axiom, rules_items, angle, iterations, draw, heading) -> tuple[bytes, int]:
     prog = expand(axiom, dict(rules_items), iterations)
-    start, end, depth = turtle(prog, angle, draw, heading)
+    seg = turtle(prog, angle, draw, heading)
+    start, end = seg.start, seg.end
     if len(start) == 0:
         raise ValueError("the program draws nothing: check the drawing symbols")
     if len(start) <= MAX_VECTOR_SEGMENTS:

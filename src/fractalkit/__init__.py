@@ -15,7 +15,7 @@ from .measure import Fit, box_counting_dimension, box_counts, hurst_exponent, ma
 from .raster import density, rasterize_segments
 from .render import colorize, gif_bytes, image_bytes, palette, to_indices
 from .surfaces import diamond_square, fbm_1d, fbm_surface, pink_noise
-from .trees import Segments, nan_path, polygon_path, pythagoras_tree, segment_count, tree_2d, tree_3d
+from .trees import Segments, Squares, nan_path, polygon_path, pythagoras_tree, segment_count, tree_2d, tree_3d
 
 __version__ = "0.1.0"
 
@@ -27,7 +27,7 @@ __all__ = [
     "BARNSLEY_FERN", "BARNSLEY_FERN_P", "SIERPINSKI", "SIERPINSKI_P", "chaos_game",
     "LSystem", "LSYSTEMS", "expand", "turtle", "lsystem_segments",
     # trees
-    "Segments", "segment_count", "tree_2d", "tree_3d", "pythagoras_tree", "nan_path", "polygon_path",
+    "Segments", "Squares", "segment_count", "tree_2d", "tree_3d", "pythagoras_tree", "nan_path", "polygon_path",
     # diffusion-limited aggregation
     "Cluster", "dla", "gyration_dimension",
     # random fractal surfaces and signals

@@ -8,6 +8,7 @@ import numba as nb
 import numpy as np
 
 from .limits import MAX_LSYSTEM_SYMBOLS, check, check_positive_int
+from .trees import Segments
 
 __all__ = ["LSystem", "LSYSTEMS", "expand", "turtle", "lsystem_segments"]
 
@@ -122,7 +123,7 @@ def _turtle(codes, draw_mask, angle, heading, n_draw):
     return start[:k], end[:k], depth[:k]
 
 
-def turtle(program: str, angle: float, draw: str = "F", heading: float = 0.0):
+def turtle(program: str, angle: float, draw: str = "F", heading: float = 0.0) -> Segments:
     """Interpret an L-system string with a turtle; unit step length.
 
     Symbols in ``draw`` move forward drawing a segment, ``f`` moves without drawing, ``+``/``-``
@@ -131,10 +132,9 @@ def turtle(program: str, angle: float, draw: str = "F", heading: float = 0.0):
 
     Returns
     -------
-    start, end : numpy.ndarray
-        Float64 ``(n, 2)`` segment end points.
-    depth : numpy.ndarray
-        Int32 ``(n,)`` bracket depth of each segment (for colouring plants).
+    Segments
+        ``start`` and ``end``, float64 ``(n, 2)`` segment end points; ``level``, int32 ``(n,)``,
+        the bracket depth of each segment (for colouring plants); ``width`` None.
     """
     try:
         codes = np.frombuffer(program.encode("ascii"), dtype=np.uint8)
@@ -144,11 +144,15 @@ def turtle(program: str, angle: float, draw: str = "F", heading: float = 0.0):
     for ch in draw:
         mask[ord(ch)] = 1
     n_draw = int(mask[codes].sum())
-    return _turtle(codes, mask, math.radians(angle), math.radians(heading), n_draw)
+    return Segments(*_turtle(codes, mask, math.radians(angle), math.radians(heading), n_draw))
 
 
-def lsystem_segments(preset: LSystem | str, iterations: int | None = None):
-    """Expand a preset (or its name) and run the turtle; returns ``(start, end, depth)``."""
+def lsystem_segments(preset: LSystem | str, iterations: int | None = None) -> Segments:
+    """Expand a preset (or its name) and run the turtle: :func:`expand`, then :func:`turtle`.
+
+    Returns :class:`~fractalkit.trees.Segments` (``level`` is the bracket depth). Raises
+    ``KeyError`` for an unknown preset name and what :func:`expand` raises.
+    """
     if isinstance(preset, str):
         preset = LSYSTEMS[preset]
     it = preset.iterations if iterations is None else iterations

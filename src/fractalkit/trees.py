@@ -12,29 +12,47 @@ import numpy as np
 
 from .limits import MAX_SEGMENTS, check, check_positive_int
 
-__all__ = ["Segments", "segment_count", "tree_2d", "tree_3d", "pythagoras_tree", "nan_path", "polygon_path"]
+__all__ = ["Segments", "Squares", "segment_count", "tree_2d", "tree_3d", "pythagoras_tree", "nan_path",
+           "polygon_path"]
 
 
 class Segments(NamedTuple):
-    """Line segments of a tree.
+    """Line segments: of a tree, or drawn by an L-system's turtle.
 
     Attributes
     ----------
     start, end : numpy.ndarray
         Float64 arrays of shape ``(n, dim)`` with segment end points (``dim`` is 2 or 3).
     level : numpy.ndarray
-        Int32 array ``(n,)``: 0 for the trunk, ``d`` for the deepest twigs.
-    width : numpy.ndarray
-        Float64 array ``(n,)`` of line widths (trunk width times ``width_ratio**level``).
+        Int32 array ``(n,)``: for a tree, 0 for the trunk and ``d`` for the deepest twigs; for
+        a turtle's drawing, the bracket depth (how many ``[`` are open).
+    width : numpy.ndarray or None
+        Float64 array ``(n,)`` of line widths (trunk width times ``width_ratio**level``); None
+        for a turtle's drawing, whose lines have no width of their own.
     """
 
     start: np.ndarray
     end: np.ndarray
     level: np.ndarray
-    width: np.ndarray
+    width: np.ndarray | None = None
 
     def __len__(self) -> int:  # number of segments
         return int(self.start.shape[0])
+
+
+class Squares(NamedTuple):
+    """Squares of a Pythagoras tree.
+
+    Attributes
+    ----------
+    corners : numpy.ndarray
+        Float64 ``(n, 4, 2)``: the corners of each square, counter-clockwise from the base-left.
+    level : numpy.ndarray
+        Int32 ``(n,)``: 0 for the root square.
+    """
+
+    corners: np.ndarray
+    level: np.ndarray
 
 
 def segment_count(depth: int, branches: int) -> int:
@@ -177,7 +195,7 @@ def tree_3d(depth: int = 7, branches: int = 3, angle: float = 35.0, length_ratio
                     trunk_width * width_ratio ** level.astype(np.float64))
 
 
-def pythagoras_tree(depth: int = 10, angle: float = 45.0) -> tuple[np.ndarray, np.ndarray]:
+def pythagoras_tree(depth: int = 10, angle: float = 45.0) -> Squares:
     """The Pythagoras tree: squares on the legs of right triangles, recursively.
 
     Parameters
@@ -189,10 +207,9 @@ def pythagoras_tree(depth: int = 10, angle: float = 45.0) -> tuple[np.ndarray, n
 
     Returns
     -------
-    squares : numpy.ndarray
-        Float64 ``(n, 4, 2)``: corners of each square, counter-clockwise from the base-left.
-    level : numpy.ndarray
-        Int32 ``(n,)``.
+    Squares
+        ``corners``, float64 ``(n, 4, 2)``, counter-clockwise from the base-left, and ``level``,
+        int32 ``(n,)``; unpacks as ``corners, level``.
 
     References
     ----------
@@ -202,8 +219,8 @@ def pythagoras_tree(depth: int = 10, angle: float = 45.0) -> tuple[np.ndarray, n
     Examples
     --------
     >>> from fractalkit import pythagoras_tree
-    >>> squares, levels = pythagoras_tree(depth=3)
-    >>> squares.shape, levels.dtype
+    >>> squares = pythagoras_tree(depth=3)
+    >>> squares.corners.shape, squares.level.dtype
     ((15, 4, 2), dtype('int32'))
     """
     depth, _ = _check_tree(depth, 2)
@@ -227,7 +244,7 @@ def pythagoras_tree(depth: int = 10, angle: float = 45.0) -> tuple[np.ndarray, n
         vr = (p + v + perp) - apex
         p = np.concatenate([top_left, apex])
         v = np.concatenate([vl, vr])
-    return np.concatenate(out), np.concatenate(levels)
+    return Squares(np.concatenate(out), np.concatenate(levels))
 
 
 def nan_path(start: np.ndarray, end: np.ndarray) -> np.ndarray:

@@ -8,9 +8,11 @@ from fractalkit import LSYSTEMS, WorkLimitError, expand, lsystem_segments
 def test_lsystem_expansion_and_segments():
     assert expand("F", {"F": "F+F--F+F"}, 2) == "F+F--F+F+F+F--F+F--F+F--F+F+F+F--F+F"
     for name, preset in LSYSTEMS.items():
-        s, e, d = lsystem_segments(name)
-        assert s.shape == e.shape and len(s) > 100, name
-    s, e, _ = lsystem_segments("Koch curve", 3)
+        seg = lsystem_segments(name)
+        s, e = seg.start, seg.end
+        assert s.shape == e.shape and seg.level.shape == (len(s),) and seg.width is None and len(s) > 100, name
+    koch = lsystem_segments("Koch curve", 3)
+    s, e = koch.start, koch.end
     assert len(s) == 4 ** 3
     np.testing.assert_allclose(np.linalg.norm(e - s, axis=1), 1.0)
 

@@ -18,8 +18,8 @@ def test_sierpinski_exact():
 
 
 def test_koch_curve():
-    s, e, _ = lsystem_segments("Koch curve", 8)
-    img = rasterize_segments(s, e, (4096, 4096))
+    koch = lsystem_segments("Koch curve", 8)
+    img = rasterize_segments(koch.start, koch.end, (4096, 4096))
     assert box_counting_dimension(img).value == pytest.approx(np.log(4) / np.log(3), abs=0.03)
 
 

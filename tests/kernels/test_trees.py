@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fractalkit import WorkLimitError, nan_path, pythagoras_tree, segment_count, tree_2d, tree_3d
+from fractalkit import Squares, WorkLimitError, nan_path, pythagoras_tree, segment_count, tree_2d, tree_3d
 
 
 @pytest.mark.parametrize("depth", [0, 1, 5, 12])
@@ -35,7 +35,9 @@ def test_3d_tree():
 
 
 def test_pythagoras_squares_shrink_by_cos_and_sin():
-    sq, lev = pythagoras_tree(6, 30.0)
+    tree = pythagoras_tree(6, 30.0)
+    assert isinstance(tree, Squares) and tree.level.dtype == np.int32
+    sq, lev = tree
     assert sq.shape == (2 ** 7 - 1, 4, 2)
     side = np.linalg.norm(sq[:, 1] - sq[:, 0], axis=1)
     np.testing.assert_allclose(side[1:3], [np.cos(np.pi / 6), np.sin(np.pi / 6)])
