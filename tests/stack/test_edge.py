@@ -21,6 +21,7 @@ import socket
 import subprocess
 import urllib.parse
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ from PIL import Image
 from utils.commands import free_port, run, wait_for
 from utils.engine import require_e2e
 from utils.paths import ARTIFACTS
-from utils.project import make_project
+from utils.project import Project, make_project
 from utils.offline import FIGURE, tour, watch
 from utils.tls import self_signed
 
@@ -49,6 +50,16 @@ def _notebook_of(size: int) -> dict:
     return nb
 
 
+@dataclass
+class Edge(Project):
+    """The production stack on a bridge address: ``gw``, that address; ``host``, the server's name
+    (in /etc/hosts); ``origin``, the proxy's https origin by that name."""
+
+    gw: str = ""
+    host: str = ""
+    origin: str = ""
+
+
 @pytest.fixture(scope="module")
 def edge(docker_engine, base_image, scratch):
     net = f"fnt-edge-addr-{uuid.uuid4().hex[:8]}"
@@ -63,10 +74,10 @@ def edge(docker_engine, base_image, scratch):
         hosts = Path("/etc/hosts")
         hosts_before = hosts.read_text()
         hosts.write_text(hosts_before + f"\n{gw} {name}\n")
-        p = make_project(scratch, base_image, "edge", APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
-                         DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()), BIND_ADDRESS=gw,
-                         ALLOWED_HOSTS=name, JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
-                         MAX_UPLOAD_MB=str(LIMIT_MB))
+        p = Edge(**vars(make_project(scratch, base_image, "edge", APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
+                                     DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()), BIND_ADDRESS=gw,
+                                     ALLOWED_HOSTS=name, JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
+                                     MAX_UPLOAD_MB=str(LIMIT_MB))))
         p.files = ["compose.yaml", "compose.prod.yaml"]
         # The documented production .env: both files and the proxy profile, for up and down.
         (p.dir / ".env").write_text("COMPOSE_FILE=compose.yaml:compose.prod.yaml\nCOMPOSE_PROFILES=proxy\n")

@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ import requests
 from utils.commands import free_port, run, wait_for
 from utils.engine import require_e2e
 from utils.paths import ARTIFACTS, ROOT
-from utils.project import HOST_GID, HOST_UID, jupyter_session, make_project
+from utils.project import HOST_GID, HOST_UID, Project, jupyter_session, make_project
 from utils.jupyter_ws import execute
 
 pytestmark = pytest.mark.e2e
@@ -41,10 +42,17 @@ def _password(p) -> str:
     return found[-1]
 
 
+@dataclass
+class IdeProject(Project):
+    """A checkout with the ide profile: ``ide_url``, code-server's address."""
+
+    ide_url: str = ""
+
+
 @pytest.fixture(scope="module")
 def ide(docker_engine, base_image, scratch):
     """jupyter and the ide profile of one scratch checkout (with .devcontainer), up --wait."""
-    p = make_project(scratch, base_image, "ide", IDE_PORT=str(free_port()))
+    p = IdeProject(**vars(make_project(scratch, base_image, "ide", IDE_PORT=str(free_port()))))
     shutil.copytree(ROOT / ".devcontainer", p.dir / ".devcontainer")
     if os.getuid() == 0:
         for q in [p.dir / ".devcontainer", *(p.dir / ".devcontainer").rglob("*")]:

@@ -11,11 +11,13 @@ import contextlib
 import json
 import threading
 import uuid
+from dataclasses import dataclass
 
 import pytest
+import requests
 
 from utils.commands import run, wait_for
-from utils.project import jupyter_session, make_project
+from utils.project import Project, jupyter_session, make_project
 from utils.jupyter_ws import execute
 
 pytestmark = pytest.mark.e2e
@@ -26,12 +28,20 @@ LOAD = ("import fractalkit as f, numpy as np\n"
         "print('loaded')\n")
 
 
+@dataclass
+class ProdJupyter(Project):
+    """The production jupyter service alone: ``api``, its URL under /jupyter; ``http``, a session with the token."""
+
+    api: str = ""
+    http: requests.Session | None = None
+
+
 @pytest.fixture(scope="module")
 def prod_jupyter(docker_engine, base_image, scratch):
-    p = make_project(scratch, base_image, "jprod", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
+    p = ProdJupyter(**vars(make_project(scratch, base_image, "jprod", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
                      APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
                      DEPLOY_ENV="e2e", JUPYTER_MEMORY="1g", JUPYTER_CULL_IDLE_TIMEOUT=str(CULL_S),
-                     JUPYTER_CULL_INTERVAL="5")
+                     JUPYTER_CULL_INTERVAL="5")))
     p.files = ["compose.yaml", "compose.prod.yaml"]
     try:
         p.compose("up", "--build", "--wait", "--detach", "jupyter", timeout=2400)

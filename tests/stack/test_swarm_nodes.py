@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -29,12 +30,21 @@ REPLICAS = 3  # swarm_release's STREAMLIT_REPLICAS
 SITE = "gallery.test"
 
 
+class Cluster(SwarmNodes):
+    """The nodes with the stack deployed: ``app``, the gallery's address for visitors; ``ca``, the
+    certificate that address is verified against; ``service``, a service's name in the stack."""
+
+    ca: str = ""
+    app: str = ""
+    service: Callable[[str], str]
+
+
 @pytest.fixture(scope="module")
 def cluster(swarm_release):
     p = swarm_release
     assert p.env["STREAMLIT_REPLICAS"] == str(REPLICAS)
     t0 = time.monotonic()
-    with SwarmNodes(NODES) as nodes:
+    with Cluster(NODES) as nodes:
         t_nodes = time.monotonic() - t0
         with Registry(host=nodes.registry, storage=p.registry_storage, netns=nodes.lan):
             tls = p.dir / "certs" / "proxy-nodes"  # for the name visitors use

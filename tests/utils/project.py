@@ -32,6 +32,8 @@ class Project:
     files: list[str] = field(default_factory=lambda: ["compose.yaml"])
     #: seconds the first `up --build --wait` took (the dev_stack fixture)
     up_seconds: float | None = None
+    #: the TLS proxy's self-signed certificate (a file), for clients to verify it against
+    ca: str = ""
 
     def compose(self, *args, check=True, timeout=1800, env=None):
         cmd = ["docker", "compose", "--project-directory", str(self.dir), "-p", self.name]
@@ -78,14 +80,13 @@ class Release(Project):
     """A project published by scripts/publish.sh to a registry, for scripts/deploy-swarm.sh.
 
     ``deploy_env`` is the environment of both scripts (REGISTRY, STACK_NAME...), ``registry``
-    REGISTRY, ``registry_storage`` the registry's image store, ``ca`` the proxy's self-signed
-    certificate and ``https`` the proxy's address on a one-node swarm.
+    REGISTRY, ``registry_storage`` the registry's image store and ``https`` the proxy's address
+    on a one-node swarm.
     """
 
     deploy_env: dict[str, str] = field(default_factory=dict)
     registry: str = ""
     registry_storage: Path | None = None
-    ca: str = ""
     https: str = ""
 
     def service(self, service: str) -> str:
