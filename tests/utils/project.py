@@ -1,10 +1,10 @@
 """Scratch copies of the repository, each its own Compose project (name, ports, images)."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
+import tomllib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,14 +134,24 @@ def jupyter_session(project: Project) -> requests.Session:
     return s
 
 
-def streamlit_options(project: Project, service: str = "streamlit") -> dict:
-    """Streamlit's settings in effect in the running ``service`` (its config file, ENV and Compose's).
+#: The Streamlit settings the stack tests compare (streamlit_options).
+STREAMLIT_OPTIONS = ("server.headless", "browser.gatherUsageStats", "server.enableXsrfProtection", "server.runOnSave",
+                     "client.toolbarMode", "server.fileWatcherType", "server.baseUrlPath")
 
-    Read by Streamlit itself (``streamlit.config.get_option``) in the container's working directory.
+
+def streamlit_options(project: Project, service: str = "streamlit") -> dict:
+    """Streamlit's settings in effect in the running ``service``: ``streamlit config show`` there.
+
+    That command reads what ``streamlit run`` reads (the config file in the working directory
+    and STREAMLIT_* variables); options at their default are printed commented out.
     """
-    names = ["server.headless", "browser.gatherUsageStats", "server.enableXsrfProtection", "server.runOnSave",
-             "client.toolbarMode", "server.fileWatcherType", "server.baseUrlPath"]
-    code = ("import json, streamlit.config as c\n"
-            f"print('OPTIONS', json.dumps({{n: c.get_option(n) for n in {names!r}}}))")
-    out = project.compose("exec", "-T", service, "python", "-c", code).stdout
-    return json.loads(out.split("OPTIONS", 1)[1])
+    out = project.compose("exec", "-T", service, "streamlit", "config", "show").stdout
+    found, section = {}, ""
+    for line in out.splitlines():
+        if m := re.match(r"^\[(\w+)\]$", line):
+            section = m.group(1)
+        elif (m := re.match(r"^(# )?(\w+) = (.+)$", line)) and f"{section}.{m.group(2)}" in STREAMLIT_OPTIONS:
+            name = f"{section}.{m.group(2)}"
+            if not m.group(1) or name not in found:  # a value set wins over the default printed before it
+                found[name] = tomllib.loads(f"v = {m.group(3)}")["v"]
+    return {n: found.get(n) for n in STREAMLIT_OPTIONS}
