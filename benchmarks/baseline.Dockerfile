@@ -1,7 +1,7 @@
 # The naive baseline of benchmarks/stack.py: ONE image from the same base that pip-installs
 # every package of all three services in one layer (no lock, no cache mount, no layering).
-ARG BASE_IMAGE=python:3.11-slim
-FROM ${BASE_IMAGE}
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE}
 ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 COPY certs/ /usr/local/share/ca-certificates/extra/
 COPY pyproject.toml /src/pyproject.toml

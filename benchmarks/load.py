@@ -88,13 +88,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sessions", type=int, nargs="+", default=[1, 20, 50])
     ap.add_argument("--pages", nargs="+", default=PAGES, help="URL paths ('' = home)")
-    ap.add_argument("--base-image", default=os.environ.get("BASE_IMAGE", "python:3.11-slim"))
+    ap.add_argument("--python-image", default=os.environ.get("PYTHON_IMAGE", "python:3.11-slim"))
     ap.add_argument("--git-ref", help="measure the code of this commit instead of the working tree")
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--json", type=Path, default=ROOT / "artifacts" / "load-bench.json")
     args = ap.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="fractal-load-"))
-    p = make_project(scratch, args.base_image, "load", JUPYTER_TOKEN=uuid.uuid4().hex, APP_VERSION="0.0.0",
+    p = make_project(scratch, args.python_image, "load", JUPYTER_TOKEN=uuid.uuid4().hex, APP_VERSION="0.0.0",
                      GIT_SHA=uuid.uuid4().hex[:7], DEPLOY_ENV="load")
     p.files = ["compose.yaml", "compose.prod.yaml"]
     if args.git_ref:  # another commit's code and build files, in the same scratch project

@@ -1,6 +1,6 @@
 """Stack benchmark: ours against a naive single-image baseline, measured in one run.
 
-    uv run --frozen python benchmarks/stack.py [--base-image IMAGE] [--json artifacts/stack-bench.json]
+    uv run --frozen python benchmarks/stack.py [--python-image IMAGE] [--json artifacts/stack-bench.json]
 
 Measures cold builds from an empty build cache (ours: the compose images; baseline:
 benchmarks/baseline.Dockerfile), the production rebuild after editing one app file, the dev
@@ -61,7 +61,7 @@ def mem_bytes(text: str) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--base-image", default=os.environ.get("BASE_IMAGE", "python:3.11-slim"))
+    ap.add_argument("--python-image", default=os.environ.get("PYTHON_IMAGE", "python:3.11-slim"))
     ap.add_argument("--json", type=Path, default=ROOT / "artifacts" / "stack-bench.json")
     args = ap.parse_args(argv)
     rows = []
@@ -71,7 +71,7 @@ def main(argv=None) -> int:
                          ratio=(ours / base) if base else None))
 
     scratch = Path(tempfile.mkdtemp(prefix="fractal-bench-"))
-    p = make_project(scratch, args.base_image, "bench", JUPYTER_TOKEN=uuid.uuid4().hex, APP_VERSION="0.0.0",
+    p = make_project(scratch, args.python_image, "bench", JUPYTER_TOKEN=uuid.uuid4().hex, APP_VERSION="0.0.0",
                      GIT_SHA=uuid.uuid4().hex[:7], DEPLOY_ENV="bench")
     baseline_tag = f"fractal-notebooks-bench/baseline:{p.name}"
     try:
@@ -80,7 +80,7 @@ def main(argv=None) -> int:
         sh(["docker", "builder", "prune", "-af"])
         ours_cold = timed(lambda: p.compose("build", timeout=3600))
         sh(["docker", "builder", "prune", "-af"])
-        classic = make_project(scratch, args.base_image, "bench-classic", COMPOSE_BAKE="false")
+        classic = make_project(scratch, args.python_image, "bench-classic", COMPOSE_BAKE="false")
         try:
             classic_cold = timed(lambda: classic.compose("build", timeout=3600))
         finally:
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
         shutil.copy(ROOT / "benchmarks" / "baseline.Dockerfile", p.dir / "baseline.Dockerfile")
         (p.dir / "baseline.yaml").write_text(
             "services:\n  baseline:\n    image: " + baseline_tag + "\n    build:\n      context: .\n"
-            "      dockerfile: baseline.Dockerfile\n      args:\n        BASE_IMAGE: " + args.base_image + "\n")
+            "      dockerfile: baseline.Dockerfile\n      args:\n        PYTHON_IMAGE: " + args.python_image + "\n")
         base_cold = timed(lambda: sh(["docker", "compose", "-p", p.name + "-baseline", "-f",
                                       str(p.dir / "baseline.yaml"), "build"], timeout=3600))
         row("cold build, all images (empty cache)", ours_cold, base_cold, goal="<= 1.0x baseline",
@@ -112,7 +112,7 @@ def main(argv=None) -> int:
             met=unique <= GB)
 
         # 3. production images: build, then rebuild after editing one app file
-        prod = make_project(scratch, args.base_image, "bench", **{k: v for k, v in p.env.items()
+        prod = make_project(scratch, args.python_image, "bench", **{k: v for k, v in p.env.items()
                                                                   if k in ("JUPYTER_TOKEN", "APP_VERSION", "GIT_SHA", "DEPLOY_ENV")})
         prod.files = ["compose.yaml", "compose.prod.yaml"]
         prod.compose("build", timeout=3600)
@@ -159,7 +159,7 @@ def main(argv=None) -> int:
         met = {True: "yes", False: "NO", None: ""}[r["met"]]
         print(f"{r['metric']:48} {r['ours']:9.3f} {b:>9} {ratio:>6} {r['unit']:>4}  {r['goal']:>16} {met:>4}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"base_image": args.base_image, "rows": rows}, indent=2))
+    args.json.write_text(json.dumps({"python_image": args.python_image, "rows": rows}, indent=2))
     print(f"\nwritten: {args.json}")
     return 0
 

@@ -19,8 +19,8 @@
 #
 # --platform: comma-separated, default this machine's (linux/amd64 or linux/arm64). Another
 # architecture builds under emulation (scripts/enable-emulation.sh on Linux; built into
-# Docker Desktop). Base image per architecture: BASE_IMAGE_AMD64 / BASE_IMAGE_ARM64, else
-# BASE_IMAGE (python:3.11-slim by default, a multi-platform image on Docker Hub); each from the
+# Docker Desktop). Python image per architecture: PYTHON_IMAGE_AMD64 / PYTHON_IMAGE_ARM64, else
+# PYTHON_IMAGE (python:3.11-slim by default, a multi-platform image on Docker Hub); each from the
 # environment, else from .env.
 #
 # Why per-platform builds joined by `docker buildx imagetools create`, and not one
@@ -77,8 +77,8 @@ for platform in ${platforms//,/ }; do
   if [ "$platform" = "$native" ]; then ordered=("$platform" "${ordered[@]}"); else ordered+=("$platform"); fi
 done
 
-# The base images: from the environment, else from .env, where docs/troubleshooting.md says to put them.
-for v in BASE_IMAGE BASE_IMAGE_AMD64 BASE_IMAGE_ARM64; do
+# The Python images: from the environment, else from .env, where docs/troubleshooting.md says to put them.
+for v in PYTHON_IMAGE PYTHON_IMAGE_AMD64 PYTHON_IMAGE_ARM64 BASE_IMAGE; do  # BASE_IMAGE: the old name
   if [ -z "${!v:-}" ] && [ -f .env ]; then
     value=$(sed -n "s/^[[:space:]]*$v[[:space:]]*=[[:space:]]*//p" .env | tail -n 1 | sed "s/^[\"']//; s/[\"'][[:space:]]*\$//")
     [ -z "$value" ] || printf -v "$v" '%s' "$value"
@@ -90,10 +90,10 @@ trap 'rm -rf "$work"' EXIT
 compose_files=(-f compose.yaml -f compose.prod.yaml)
 for platform in "${ordered[@]}"; do
   arch=${platform#linux/}
-  base_var=BASE_IMAGE_${arch^^}
-  base=${!base_var:-${BASE_IMAGE:-python:3.11-slim}}
+  base_var=PYTHON_IMAGE_${arch^^}
+  base=${!base_var:-${PYTHON_IMAGE:-${BASE_IMAGE:-python:3.11-slim}}}
   echo "publish: building $platform on $base" >&2
-  BASE_IMAGE=$base DOCKER_DEFAULT_PLATFORM=$platform IMAGE_REPO=$REGISTRY \
+  PYTHON_IMAGE=$base DOCKER_DEFAULT_PLATFORM=$platform IMAGE_REPO=$REGISTRY \
     docker compose "${compose_files[@]}" --profile proxy build "${services[@]}" >&2
   if [ "$platform" = "$native" ] && [ ${#ordered[@]} -gt 1 ]; then
     # The docs site is the same HTML on every platform, and building it executes every notebook:

@@ -16,7 +16,7 @@ import pytest
 
 from utils.browser import CHROMIUM_FLAGS
 from utils.commands import free_port, run
-from utils.engine import (DEFAULT_BASE, LOCAL_BASE, LOCAL_BASE_ARM64, arm64_unavailable, docker_available,
+from utils.engine import (DEFAULT_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE_ARM64, arm64_unavailable, docker_available,
                           require_e2e)
 from utils.git import GIT_ENV, commit_all
 from utils.paths import ARTIFACTS, ROOT
@@ -35,38 +35,38 @@ def docker_engine():
 
 
 @pytest.fixture(scope="session")
-def base_image(docker_engine) -> str:
-    """BASE_IMAGE for the builds: $BASE_IMAGE, else python:3.11-slim if it can be pulled,
-    else the image from scripts/build-local-base.sh (built here if missing)."""
-    if os.environ.get("BASE_IMAGE"):
-        return os.environ["BASE_IMAGE"]
-    if run(["docker", "image", "inspect", DEFAULT_BASE], check=False).returncode == 0:
-        return DEFAULT_BASE
-    if run(["docker", "pull", DEFAULT_BASE], check=False, timeout=180).returncode == 0:
-        return DEFAULT_BASE
-    if run(["docker", "image", "inspect", LOCAL_BASE], check=False).returncode != 0:
-        run(["bash", str(ROOT / "scripts" / "build-local-base.sh"), LOCAL_BASE], timeout=1500)
-    return LOCAL_BASE
+def python_image(docker_engine) -> str:
+    """PYTHON_IMAGE for the builds: $PYTHON_IMAGE, else python:3.11-slim if it can be pulled,
+    else the image from scripts/build-python-image.sh (built here if missing)."""
+    if os.environ.get("PYTHON_IMAGE"):
+        return os.environ["PYTHON_IMAGE"]
+    if run(["docker", "image", "inspect", DEFAULT_PYTHON_IMAGE], check=False).returncode == 0:
+        return DEFAULT_PYTHON_IMAGE
+    if run(["docker", "pull", DEFAULT_PYTHON_IMAGE], check=False, timeout=180).returncode == 0:
+        return DEFAULT_PYTHON_IMAGE
+    if run(["docker", "image", "inspect", LOCAL_PYTHON_IMAGE], check=False).returncode != 0:
+        run(["bash", str(ROOT / "scripts" / "build-python-image.sh"), LOCAL_PYTHON_IMAGE], timeout=1500)
+    return LOCAL_PYTHON_IMAGE
 
 
 @pytest.fixture(scope="session")
-def arm64_base(docker_engine, base_image) -> str:
-    """BASE_IMAGE for linux/arm64 builds: $BASE_IMAGE_ARM64; python:3.11-slim where the registry
-    answers (a multi-platform image); else scripts/build-local-base.sh --arch arm64 (built here)."""
+def arm64_python_image(docker_engine, python_image) -> str:
+    """PYTHON_IMAGE for linux/arm64 builds: $PYTHON_IMAGE_ARM64; python:3.11-slim where the registry
+    answers (a multi-platform image); else scripts/build-python-image.sh --arch arm64 (built here)."""
     reason = arm64_unavailable()
     if reason:
         if require_e2e():
             pytest.fail(f"end-to-end tests are required (FRACTAL_REQUIRE_E2E=1) but {reason}")
         pytest.skip(reason)
-    if os.environ.get("BASE_IMAGE_ARM64"):
-        return os.environ["BASE_IMAGE_ARM64"]
-    if base_image == DEFAULT_BASE:
-        return DEFAULT_BASE
-    if run(["docker", "image", "inspect", LOCAL_BASE_ARM64], check=False).returncode != 0:
+    if os.environ.get("PYTHON_IMAGE_ARM64"):
+        return os.environ["PYTHON_IMAGE_ARM64"]
+    if python_image == DEFAULT_PYTHON_IMAGE:
+        return DEFAULT_PYTHON_IMAGE
+    if run(["docker", "image", "inspect", LOCAL_PYTHON_IMAGE_ARM64], check=False).returncode != 0:
         # --if-missing: a build already running (.ci/run starts one early) is waited for and reused.
-        run(["bash", str(ROOT / "scripts" / "build-local-base.sh"), "--arch", "arm64", "--if-missing",
-             LOCAL_BASE_ARM64], timeout=2400)
-    return LOCAL_BASE_ARM64
+        run(["bash", str(ROOT / "scripts" / "build-python-image.sh"), "--arch", "arm64", "--if-missing",
+             LOCAL_PYTHON_IMAGE_ARM64], timeout=2400)
+    return LOCAL_PYTHON_IMAGE_ARM64
 
 
 @pytest.fixture(scope="session")
@@ -75,9 +75,9 @@ def scratch(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def dev_stack(docker_engine, base_image, scratch):
+def dev_stack(docker_engine, python_image, scratch):
     """The dev stack, built and started once with `up --build --wait`; always torn down."""
-    p = make_project(scratch, base_image, "dev")
+    p = make_project(scratch, python_image, "dev")
     try:
         t0 = time.monotonic()
         p.compose("up", "--build", "--wait", "--detach", timeout=2400)
@@ -89,11 +89,11 @@ def dev_stack(docker_engine, base_image, scratch):
 
 
 @pytest.fixture(scope="session")
-def swarm_release(docker_engine, base_image, scratch):
+def swarm_release(docker_engine, python_image, scratch):
     """A release (tests/utils/project.py) as scripts/publish.sh makes it, from a git checkout, in
     a registry on loopback (tests/utils/registry.py), for the Swarm tests to deploy with
     scripts/deploy-swarm.sh."""
-    p = Release(**vars(make_project(scratch, base_image, "swarm", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
+    p = Release(**vars(make_project(scratch, python_image, "swarm", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
                                     PROXY_HTTPS_PORT=str(free_port()), STREAMLIT_REPLICAS="3", DOCS_REPLICAS="2")))
     p.files = ["compose.yaml", "compose.prod.yaml"]
     p.env["STACK_NAME"] = p.name
@@ -111,7 +111,7 @@ def swarm_release(docker_engine, base_image, scratch):
             for derived in ("APP_VERSION", "GIT_SHA", "DEPLOY_ENV"):
                 env.pop(derived)
             # The base image from .env, as docs/troubleshooting.md puts it (no registry here).
-            (p.dir / ".env").write_text(f"BASE_IMAGE={env.pop('BASE_IMAGE')}\n")
+            (p.dir / ".env").write_text(f"PYTHON_IMAGE={env.pop('PYTHON_IMAGE')}\n")
             p.deploy_env = env
             t0 = time.monotonic()
             run(["bash", "scripts/publish.sh"], cwd=p.dir, env=env, timeout=2400)

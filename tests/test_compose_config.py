@@ -54,7 +54,7 @@ def test_dev_config_defaults():
         # The build graph is explicit: each service image is built on the base service's result.
         assert svcs[s]["build"]["additional_contexts"] == {"fractal-base": "service:base"}
         assert "depends_on" not in svcs[s] or "base" not in svcs[s]["depends_on"]
-    assert svcs["base"]["build"]["args"]["BASE_IMAGE"] == "python:3.11-slim"
+    assert svcs["base"]["build"]["args"]["PYTHON_IMAGE"] == "python:3.11-slim"
 
 
 @pytest.mark.parametrize("value", ["", "x" * 40])
@@ -101,13 +101,13 @@ def test_no_token_literal_in_compose_files_or_env_example(secret):
 
 def test_knobs_are_applied():
     env = {"STREAMLIT_PORT": "9501", "BIND_ADDRESS": "0.0.0.0", "STREAMLIT_APP": "julia.py",
-           "BASE_IMAGE": "example/python:3.11", "HOST_UID": "4242"}
+           "PYTHON_IMAGE": "example/python:3.11", "HOST_UID": "4242"}
     cfg = json.loads(config("compose.yaml", env=env).stdout)["services"]
     assert cfg["streamlit"]["ports"][0]["published"] == "9501"
     assert cfg["streamlit"]["ports"][0]["host_ip"] == "0.0.0.0"
     assert cfg["streamlit"]["environment"]["STREAMLIT_APP"] == "julia.py"
     # Development: the same images for any owner; HOST_UID/HOST_GID are read at start, not built in.
-    assert cfg["base"]["build"]["args"] == {"BASE_IMAGE": "example/python:3.11"}
+    assert cfg["base"]["build"]["args"] == {"PYTHON_IMAGE": "example/python:3.11"}
     for s in ("streamlit", "jupyter", "docs"):
         assert cfg[s]["environment"]["HOST_UID"] == "4242" and cfg[s]["environment"]["HOST_GID"] == ""
         assert cfg[s]["user"] == "root"  # only for the entrypoint's one privileged step
@@ -125,9 +125,20 @@ def test_env_example_documents_every_variable():
         if (ROOT / f).exists():
             used |= set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", (ROOT / f).read_text()))
     documented = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
-    assert used - documented == set(), f"undocumented knobs: {sorted(used - documented)}"
+    assert used - documented == set(OLD_NAMES), f"undocumented knobs: {sorted(used - documented)}"
     table = (ROOT / "docs" / "configuration.md").read_text()  # the knobs' table (README links it)
     assert [v for v in sorted(used) if f"`{v}`" not in table] == []
+
+
+#: Knobs renamed, still read: old name -> new name.
+OLD_NAMES = {"BASE_IMAGE": "PYTHON_IMAGE"}
+
+
+@pytest.mark.parametrize("old,new", OLD_NAMES.items())
+def test_a_renamed_knob_is_still_read_and_the_new_name_wins(old, new):
+    args = lambda env: json.loads(config("compose.yaml", env=env).stdout)["services"]["base"]["build"]["args"]  # noqa: E731
+    assert args({old: "example/old"})[new] == "example/old"
+    assert args({old: "example/old", new: "example/new"})[new] == "example/new"
 
 
 PROD = ("compose.yaml", "compose.prod.yaml")

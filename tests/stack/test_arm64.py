@@ -38,9 +38,9 @@ def _platform_digests(ref: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def release(docker_engine, base_image, arm64_base, scratch):
+def release(docker_engine, python_image, arm64_python_image, scratch):
     """scripts/publish.sh --platform linux/amd64,linux/arm64 from a fresh git checkout."""
-    project = make_project(scratch, base_image, "release")
+    project = make_project(scratch, python_image, "release")
     local = []
     try:
         sha = commit_all(project.dir)
@@ -48,7 +48,7 @@ def release(docker_engine, base_image, arm64_base, scratch):
             repo = f"{reg.host}/fractal-{project.name}"
             local += [f"{repo}/{s}:0.1.0-{sha}-prod{suffix}" for s in (*SERVICES, "base")
                       for suffix in ("", "-amd64", "-arm64")]
-            env = {**GIT_ENV, "REGISTRY": repo, "BASE_IMAGE_AMD64": base_image, "BASE_IMAGE_ARM64": arm64_base,
+            env = {**GIT_ENV, "REGISTRY": repo, "PYTHON_IMAGE_AMD64": python_image, "PYTHON_IMAGE_ARM64": arm64_python_image,
                    "HOST_UID": project.env["HOST_UID"], "HOST_GID": project.env["HOST_GID"]}
             t0 = time.monotonic()
             out = run(["bash", str(project.dir / "scripts" / "publish.sh"), "--platform", ",".join(PLATFORMS)],
@@ -61,9 +61,9 @@ def release(docker_engine, base_image, arm64_base, scratch):
         project.cleanup()
 
 
-def test_publish_refuses_what_it_cannot_tag_honestly(docker_engine, scratch, base_image):
+def test_publish_refuses_what_it_cannot_tag_honestly(docker_engine, scratch, python_image):
     """No REGISTRY, not a git checkout, a dirty checkout, a bad platform: a clear error, nothing built."""
-    project = make_project(scratch, base_image, "publish-bad")
+    project = make_project(scratch, python_image, "publish-bad")
     script = ["bash", str(project.dir / "scripts" / "publish.sh")]
     env = GIT_ENV
     try:
@@ -172,10 +172,10 @@ def test_arm64_jupyter_executes_a_teaching_notebook(arm64_notebook):
     assert result["ok"], result
 
 
-def test_dev_images_build_for_arm64_too(release, arm64_base):
+def test_dev_images_build_for_arm64_too(release, arm64_python_image):
     """`docker compose build` of the dev stack for linux/arm64 (Compose's DOCKER_DEFAULT_PLATFORM)."""
     project = release["project"]
-    env = {"BASE_IMAGE": arm64_base, "DOCKER_DEFAULT_PLATFORM": "linux/arm64", "IMAGE_TAG": project.name + "-arm64"}
+    env = {"PYTHON_IMAGE": arm64_python_image, "DOCKER_DEFAULT_PLATFORM": "linux/arm64", "IMAGE_TAG": project.name + "-arm64"}
     try:
         project.compose("build", env=env, timeout=3600)
         for service in ("base", "streamlit", "jupyter", "docs"):

@@ -42,8 +42,8 @@ def _assert_built_on_base(p, services, marker):
 
 
 @pytest.mark.parametrize("service", ["streamlit", "jupyter", "docs"])
-def test_one_service_builds_alone_with_no_base_image(docker_engine, base_image, scratch, service):
-    p = make_project(scratch, base_image, f"alone-{service}")
+def test_one_service_builds_alone_with_no_base_image(docker_engine, python_image, scratch, service):
+    p = make_project(scratch, python_image, f"alone-{service}")
     try:
         assert run(["docker", "image", "inspect", f"{p.env['IMAGE_REPO']}/base:{p.env['IMAGE_TAG']}"],
                    check=False).returncode != 0
@@ -54,8 +54,8 @@ def test_one_service_builds_alone_with_no_base_image(docker_engine, base_image, 
         p.cleanup()
 
 
-def test_a_base_change_reaches_every_service_in_the_same_build(docker_engine, base_image, scratch):
-    p = make_project(scratch, base_image, "basechange")
+def test_a_base_change_reaches_every_service_in_the_same_build(docker_engine, python_image, scratch):
+    p = make_project(scratch, python_image, "basechange")
     try:
         first = _stamp(p)
         p.compose("build", timeout=2400)
@@ -67,9 +67,9 @@ def test_a_base_change_reaches_every_service_in_the_same_build(docker_engine, ba
         p.cleanup()
 
 
-def test_classic_builder_from_an_empty_cache(docker_engine, base_image, scratch):
+def test_classic_builder_from_an_empty_cache(docker_engine, python_image, scratch):
     """COMPOSE_BAKE=false and --no-cache: the classic builder, with nothing reused."""
-    p = make_project(scratch, base_image, "classic", COMPOSE_BAKE="false")
+    p = make_project(scratch, python_image, "classic", COMPOSE_BAKE="false")
     # Its own cache keys from the first layer on (certs/ is the base's first COPY): a --no-cache
     # build stores new records under the keys it computes, and a second record for a key other
     # builds use would let their base and service targets pick different layers for the same
@@ -84,11 +84,11 @@ def test_classic_builder_from_an_empty_cache(docker_engine, base_image, scratch)
         p.cleanup()
 
 
-def test_windows_checkout_with_autocrlf_comes_up(docker_engine, base_image, scratch):
+def test_windows_checkout_with_autocrlf_comes_up(docker_engine, python_image, scratch):
     """Git for Windows' core.autocrlf=true would give the container scripts CRLF line ends
     (`#!/bin/sh\\r`, `env: 'python3\\r'`); .gitattributes keeps them LF. The clone is of the
     committed tree (HEAD), as a user's clone would be."""
-    p = make_project(scratch, base_image, "crlf")
+    p = make_project(scratch, python_image, "crlf")
     try:
         for item in p.dir.iterdir():
             if item.name != "certs":

@@ -165,8 +165,8 @@ def test_stop_is_fast(dev_stack):
 @pytest.mark.parametrize("var,value,message", [
     ("STREAMLIT_PORT", "eighty", "invalid hostPort"),
 ])
-def test_bad_env_value_fails_clearly_and_starts_nothing(docker_engine, base_image, scratch, var, value, message):
-    p = make_project(scratch, base_image, "badenv")
+def test_bad_env_value_fails_clearly_and_starts_nothing(docker_engine, python_image, scratch, var, value, message):
+    p = make_project(scratch, python_image, "badenv")
     (p.dir / ".env").write_text(f"{var}={value}\n")
     p.env.pop(var, None)
     try:
@@ -180,10 +180,10 @@ def test_bad_env_value_fails_clearly_and_starts_nothing(docker_engine, base_imag
         p.cleanup()
 
 
-def test_bad_host_uid_fails_clearly_and_runs_no_server(docker_engine, base_image, scratch):
+def test_bad_host_uid_fails_clearly_and_runs_no_server(docker_engine, python_image, scratch):
     """HOST_UID is read at start in development (the images serve any owner), so a bad value
     stops every service in its entrypoint, before any server, with the reason in the log."""
-    p = make_project(scratch, base_image, "baduid")
+    p = make_project(scratch, python_image, "baduid")
     (p.dir / ".env").write_text("HOST_UID=me\n")
     p.env.pop("HOST_UID", None)
     try:

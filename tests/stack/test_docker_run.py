@@ -27,9 +27,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def image(docker_engine, base_image, scratch):
+def image(docker_engine, python_image, scratch):
     """The dev streamlit image and the scratch checkout it was built from."""
-    p = make_project(scratch, base_image, "run")
+    p = make_project(scratch, python_image, "run")
     try:
         p.compose("build", "streamlit", timeout=2400)
         yield p, f"{p.env['IMAGE_REPO']}/streamlit:{p.env['IMAGE_TAG']}"

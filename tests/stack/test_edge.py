@@ -61,7 +61,7 @@ class Edge(Project):
 
 
 @pytest.fixture(scope="module")
-def edge(docker_engine, base_image, scratch):
+def edge(docker_engine, python_image, scratch):
     net = f"fnt-edge-addr-{uuid.uuid4().hex[:8]}"
     run(["docker", "network", "create", net])
     try:
@@ -74,7 +74,7 @@ def edge(docker_engine, base_image, scratch):
         hosts = Path("/etc/hosts")
         hosts_before = hosts.read_text()
         hosts.write_text(hosts_before + f"\n{gw} {name}\n")
-        p = Edge(**vars(make_project(scratch, base_image, "edge", APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
+        p = Edge(**vars(make_project(scratch, python_image, "edge", APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
                                      DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()), BIND_ADDRESS=gw,
                                      ALLOWED_HOSTS=name, JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
                                      MAX_UPLOAD_MB=str(LIMIT_MB))))

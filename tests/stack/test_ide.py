@@ -50,9 +50,9 @@ class IdeProject(Project):
 
 
 @pytest.fixture(scope="module")
-def ide(docker_engine, base_image, scratch):
+def ide(docker_engine, python_image, scratch):
     """jupyter and the ide profile of one scratch checkout (with .devcontainer), up --wait."""
-    p = IdeProject(**vars(make_project(scratch, base_image, "ide", IDE_PORT=str(free_port()))))
+    p = IdeProject(**vars(make_project(scratch, python_image, "ide", IDE_PORT=str(free_port()))))
     shutil.copytree(ROOT / ".devcontainer", p.dir / ".devcontainer")
     if os.getuid() == 0:
         for q in [p.dir / ".devcontainer", *(p.dir / ".devcontainer").rglob("*")]:

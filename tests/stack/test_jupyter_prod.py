@@ -37,8 +37,8 @@ class ProdJupyter(Project):
 
 
 @pytest.fixture(scope="module")
-def prod_jupyter(docker_engine, base_image, scratch):
-    p = ProdJupyter(**vars(make_project(scratch, base_image, "jprod", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
+def prod_jupyter(docker_engine, python_image, scratch):
+    p = ProdJupyter(**vars(make_project(scratch, python_image, "jprod", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
                      APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
                      DEPLOY_ENV="e2e", JUPYTER_MEMORY="1g", JUPYTER_CULL_IDLE_TIMEOUT=str(CULL_S),
                      JUPYTER_CULL_INTERVAL="5")))

@@ -88,7 +88,7 @@ def test_streamlit_refuses_the_app_connection_for_a_foreign_host(dev_stack):
 def second(dev_stack, scratch):
     """A second, fresh project running only jupyter, on the dev stack's images (not rebuilt,
     not removed: they belong to dev_stack), with an allowed host name."""
-    p = make_project(scratch, dev_stack.env["BASE_IMAGE"], "token", IMAGE_TAG=dev_stack.env["IMAGE_TAG"],
+    p = make_project(scratch, dev_stack.env["PYTHON_IMAGE"], "token", IMAGE_TAG=dev_stack.env["IMAGE_TAG"],
                      ALLOWED_HOSTS="notebooks.test")
     try:
         p.compose("up", "--no-build", "--wait", "--detach", "jupyter", timeout=600)

@@ -34,8 +34,8 @@ PAGES = URL_PATHS
 
 
 @pytest.fixture(scope="module")
-def prod_streamlit(docker_engine, base_image, scratch):
-    p = make_project(scratch, base_image, "load", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
+def prod_streamlit(docker_engine, python_image, scratch):
+    p = make_project(scratch, python_image, "load", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
                      APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
                      DEPLOY_ENV="e2e", STREAMLIT_DISCONNECTED_SESSION_TTL=str(SESSION_TTL))
     p.files = ["compose.yaml", "compose.prod.yaml"]

@@ -46,9 +46,9 @@ def _processes(project, service: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def shared_images(docker_engine, base_image, scratch):
+def shared_images(docker_engine, python_image, scratch):
     """The dev images, built once; every owner's checkout runs on exactly these."""
-    p = make_project(scratch, base_image, "imgs", owner=(1000, 1000))
+    p = make_project(scratch, python_image, "imgs", owner=(1000, 1000))
     try:
         p.compose("build", timeout=2400)
         yield p.env["IMAGE_REPO"], p.env["IMAGE_TAG"], _image_ids(p.images())
@@ -56,13 +56,13 @@ def shared_images(docker_engine, base_image, scratch):
         p.cleanup()
 
 
-def _up_as(owner, shared_images, base_image, scratch, **env):
+def _up_as(owner, shared_images, python_image, scratch, **env):
     """Start a checkout owned by ``owner`` on the shared images. The docs render the stored
     notebook outputs (NB_EXECUTION_MODE=off): executing them is tested elsewhere, and here it
     would only repeat a minute of work per owner."""
     env.setdefault("NB_EXECUTION_MODE", "off")
     repo, tag, _ = shared_images
-    p = make_project(scratch, base_image, f"own{owner[0]}", owner=owner, IMAGE_REPO=repo, IMAGE_TAG=tag, **env)
+    p = make_project(scratch, python_image, f"own{owner[0]}", owner=owner, IMAGE_REPO=repo, IMAGE_TAG=tag, **env)
     try:
         p.compose("up", "--wait", "--detach", "--pull", "never", timeout=600)
     except BaseException:
@@ -77,9 +77,9 @@ def _down(p):
 
 
 @pytest.mark.parametrize("owner", OWNERS, ids=[f"{u}:{g}" for u, g in OWNERS])
-def test_checkout_owner_is_the_user_with_the_same_images(owner, shared_images, base_image, scratch):
+def test_checkout_owner_is_the_user_with_the_same_images(owner, shared_images, python_image, scratch):
     uid, gid = owner
-    p = _up_as(owner, shared_images, base_image, scratch)
+    p = _up_as(owner, shared_images, python_image, scratch)
     try:
         # The same images, whoever owns the checkout: nothing was rebuilt.
         expected = shared_images[2]
@@ -116,9 +116,9 @@ def test_checkout_owner_is_the_user_with_the_same_images(owner, shared_images, b
         _down(p)
 
 
-def test_named_volumes_follow_an_owner_change(shared_images, base_image, scratch):
+def test_named_volumes_follow_an_owner_change(shared_images, python_image, scratch):
     """The same project (same named volumes) started by one owner, then another."""
-    p = _up_as((1000, 1000), shared_images, base_image, scratch)
+    p = _up_as((1000, 1000), shared_images, python_image, scratch)
     try:
         p.compose("exec", "-T", "streamlit", "python", "-c",
                   "import fractalkit as f; f.mandelbrot(f.Viewport(0, 0, 3, 8, 8), 10)")
@@ -135,11 +135,11 @@ def test_named_volumes_follow_an_owner_change(shared_images, base_image, scratch
 
 
 @pytest.mark.browser
-def test_unwritable_checkout_is_reported_and_jupyterlab_cannot_save(shared_images, base_image, scratch, page):
+def test_unwritable_checkout_is_reported_and_jupyterlab_cannot_save(shared_images, python_image, scratch, page):
     """The negative control: HOST_UID names a user who cannot write the checkout. The log and
     JupyterLab say so at start, and saving in JupyterLab fails (what a wrong owner looked like
     before: the same save succeeds for the real owner in the test below)."""
-    p = _up_as((501, 20), shared_images, base_image, scratch, HOST_UID="4242", HOST_GID="4242")
+    p = _up_as((501, 20), shared_images, python_image, scratch, HOST_UID="4242", HOST_GID="4242")
     try:
         # The checkout itself is never chowned (it sits below the image's HOME, /home/app/work).
         st = (p.dir / "docs").stat()
@@ -156,8 +156,8 @@ def test_unwritable_checkout_is_reported_and_jupyterlab_cannot_save(shared_image
 
 
 @pytest.mark.browser
-def test_jupyterlab_saves_notebooks_for_a_mac_owner(shared_images, base_image, scratch, page):
-    p = _up_as((501, 20), shared_images, base_image, scratch)
+def test_jupyterlab_saves_notebooks_for_a_mac_owner(shared_images, python_image, scratch, page):
+    p = _up_as((501, 20), shared_images, python_image, scratch)
     try:
         saved = _saved_in_jupyterlab(p, page)
         assert saved is not None, "Ctrl+S in JupyterLab wrote no checkpoint"
@@ -184,9 +184,9 @@ def _saved_in_jupyterlab(p, page):
     return checkpoint.stat()
 
 
-def test_production_builds_and_runs_with_a_mac_uid_gid(docker_engine, base_image, scratch):
+def test_production_builds_and_runs_with_a_mac_uid_gid(docker_engine, python_image, scratch):
     """HOST_UID=501 HOST_GID=20: GID 20 exists in Debian (dialout); the build must not care."""
-    p = make_project(scratch, base_image, "prod501", owner=(501, 20), HOST_UID="501", HOST_GID="20",
+    p = make_project(scratch, python_image, "prod501", owner=(501, 20), HOST_UID="501", HOST_GID="20",
                      JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
                      APP_VERSION="0.0.0", GIT_SHA="own501", DEPLOY_ENV="e2e")
     p.files = ["compose.yaml", "compose.prod.yaml"]
@@ -207,10 +207,10 @@ def test_production_builds_and_runs_with_a_mac_uid_gid(docker_engine, base_image
         p.cleanup()
 
 
-def test_docs_polling_switch_reaches_the_watcher_and_rebuilds(shared_images, base_image, scratch):
+def test_docs_polling_switch_reaches_the_watcher_and_rebuilds(shared_images, python_image, scratch):
     """DOCS_FILE_WATCHER=poll (Docker Desktop on Windows/macOS: no inotify events from host
     folders) makes sphinx-autobuild's watcher (watchfiles) poll; an edit is still rebuilt."""
-    p = _up_as((1000, 1000), shared_images, base_image, scratch, DOCS_FILE_WATCHER="poll")
+    p = _up_as((1000, 1000), shared_images, python_image, scratch, DOCS_FILE_WATCHER="poll")
     try:
         top = run(["docker", "top", p.container("docs"), "-o", "pid,args"]).stdout
         # (the python process itself: the init's command line quotes the whole `sh -c` string too)

@@ -23,8 +23,8 @@ SERVICES = ("streamlit", "jupyter", "docs")
 
 
 @pytest.fixture(scope="module")
-def prod(docker_engine, base_image, scratch):
-    p = make_project(scratch, base_image, "prod", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex, APP_VERSION="9.9.9",
+def prod(docker_engine, python_image, scratch):
+    p = make_project(scratch, python_image, "prod", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex, APP_VERSION="9.9.9",
                      GIT_SHA=uuid.uuid4().hex[:7], DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()),
                      STREAMLIT_MEMORY="2g", ALLOWED_HOSTS="notebooks.test")
     p.files = ["compose.yaml", "compose.prod.yaml"]

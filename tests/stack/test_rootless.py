@@ -263,9 +263,9 @@ def rootless_engine(docker_engine):
 
 
 @pytest.fixture(scope="module")
-def rootless_base(rootless_engine, base_image) -> str:
+def rootless_base(rootless_engine, python_image) -> str:
     """The base image, copied from the rootful engine (no registry needed)."""
-    save = subprocess.Popen(["docker", "save", base_image], stdout=subprocess.PIPE,
+    save = subprocess.Popen(["docker", "save", python_image], stdout=subprocess.PIPE,
                             env={k: v for k, v in os.environ.items() if k not in ("DOCKER_HOST", "DOCKER_CONTEXT")})
     try:
         load = subprocess.run(["docker", "load", "-q"], stdin=save.stdout, capture_output=True, text=True,
@@ -274,7 +274,7 @@ def rootless_base(rootless_engine, base_image) -> str:
         save.stdout.close()
         save.wait(timeout=60)
     assert save.returncode == 0 and load.returncode == 0, load.stderr
-    return base_image
+    return python_image
 
 
 def _processes(engine: RootlessEngine, container: str) -> list[dict]:

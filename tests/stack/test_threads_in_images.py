@@ -31,8 +31,8 @@ print(json.dumps({"layer": numba.threading_layer(), "numba": numba.get_num_threa
 
 
 @pytest.fixture(scope="module")
-def images(docker_engine, base_image, scratch):
-    p = make_project(scratch, base_image, "threads")
+def images(docker_engine, python_image, scratch):
+    p = make_project(scratch, python_image, "threads")
     try:
         p.compose("build", "streamlit", "jupyter", timeout=2400)
         yield dict(zip(("base", "streamlit", "jupyter"), p.images()[:3]))

@@ -1,5 +1,5 @@
 """What the end-to-end tests need of this host: a Docker engine with Compose and buildx, the
-Python base images, and linux/arm64 emulation."""
+Python images (PYTHON_IMAGE), and linux/arm64 emulation."""
 from __future__ import annotations
 
 import os
@@ -8,11 +8,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-__all__ = ["LOCAL_BASE", "LOCAL_BASE_ARM64", "DEFAULT_BASE", "require_e2e", "docker_available", "arm64_unavailable"]
+__all__ = ["LOCAL_PYTHON_IMAGE", "LOCAL_PYTHON_IMAGE_ARM64", "DEFAULT_PYTHON_IMAGE", "require_e2e", "docker_available", "arm64_unavailable"]
 
-LOCAL_BASE = "fractal-notebooks/python:3.11-bookworm"
-LOCAL_BASE_ARM64 = "fractal-notebooks/python:3.11-bookworm-arm64"
-DEFAULT_BASE = "python:3.11-slim"
+LOCAL_PYTHON_IMAGE = "fractal-notebooks/python:3.11-bookworm"
+LOCAL_PYTHON_IMAGE_ARM64 = "fractal-notebooks/python:3.11-bookworm-arm64"
+DEFAULT_PYTHON_IMAGE = "python:3.11-slim"
 
 
 def require_e2e() -> bool:

@@ -98,7 +98,7 @@ HOST_UID = os.getuid() if os.getuid() != 0 else 1000
 HOST_GID = os.getgid() if os.getuid() != 0 else 1000
 
 
-def make_project(tmp_root: Path, base: str, label: str, *, owner: tuple[int, int] | None = None,
+def make_project(tmp_root: Path, python_image: str, label: str, *, owner: tuple[int, int] | None = None,
                  **extra) -> Project:
     """A scratch copy of the repository. ``owner=(uid, gid)`` makes the copy belong to that
     owner and leaves HOST_UID/HOST_GID unset, as on a machine with no .env (needs root)."""
@@ -118,7 +118,7 @@ def make_project(tmp_root: Path, base: str, label: str, *, owner: tuple[int, int
             os.chown(p, uid, gid, follow_symlinks=False)
     ids = {} if owner else {"HOST_UID": str(HOST_UID), "HOST_GID": str(HOST_GID)}
     env = {
-        "BASE_IMAGE": base, **ids,
+        "PYTHON_IMAGE": python_image, **ids,
         "IMAGE_REPO": "fractal-notebooks-test", "IMAGE_TAG": name,
         "STREAMLIT_PORT": str(free_port()), "JUPYTER_PORT": str(free_port()), "DOCS_PORT": str(free_port()),
         "BIND_ADDRESS": "127.0.0.1",  # no JUPYTER_TOKEN: the stack generates one (like no .env)

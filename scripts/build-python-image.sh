@@ -2,7 +2,7 @@
 # Build a Python 3.11 Debian (bookworm) image equivalent to python:3.11-slim, from Debian
 # packages only, for hosts that cannot pull from a container registry.
 #
-#   scripts/build-local-base.sh [--arch ARCH] [--if-missing] [TAG]
+#   scripts/build-python-image.sh [--arch ARCH] [--if-missing] [TAG]
 #
 # ARCH is a Debian architecture: amd64 or arm64 (default: this host's). The default TAG is
 # fractal-notebooks/python:3.11-bookworm for the host's architecture and
@@ -12,11 +12,11 @@
 #
 # The Debian mirror is read from this host's own apt configuration at run time; no mirror
 # host name is written into this repository. Needs root, debootstrap and a Docker engine.
-# Then build the stack with:  BASE_IMAGE=<TAG> docker compose build
+# Then build the stack with:  PYTHON_IMAGE=<TAG> docker compose build
 # Builds of one TAG wait for each other; --if-missing then reuses an image already there.
 set -euo pipefail
 
-die() { echo "build-local-base: $*" >&2; exit 1; }
+die() { echo "build-python-image: $*" >&2; exit 1; }
 host_arch=$(dpkg --print-architecture)
 arch=$host_arch
 if_missing=0
@@ -47,12 +47,12 @@ if [ "$arch" != "$host_arch" ]; then
     || die "cannot run $arch programs on this $host_arch host: no enabled binfmt_misc handler qemu-$qemu (run scripts/enable-emulation.sh)"
 fi
 
-# One build per tag at a time: CI starts the arm64 base early, in the background, and the tests
+# One build per tag at a time: CI starts the arm64 Python image early, in the background, and the tests
 # may ask for it before it is done; they wait here, then take it (--if-missing).
-exec 9>"/tmp/fractal-build-local-base.${tag//[^A-Za-z0-9]/_}.lock"
+exec 9>"/tmp/fractal-build-python-image.${tag//[^A-Za-z0-9]/_}.lock"
 flock 9
 if [ "$if_missing" = 1 ] && docker image inspect "$tag" >/dev/null 2>&1; then
-  echo "build-local-base: $tag is there already" >&2
+  echo "build-python-image: $tag is there already" >&2
   echo "$tag"
   exit 0
 fi
@@ -65,10 +65,10 @@ mirror=$(
 ) || true
 [ -n "$mirror" ] || die "no Debian mirror found in this host's apt sources"
 
-work=$(mktemp -d /var/tmp/fractal-base.XXXXXX)
+work=$(mktemp -d /var/tmp/fractal-python.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 root=$work/rootfs
-echo "build-local-base: debootstrap $suite ($arch) into $root" >&2
+echo "build-python-image: debootstrap $suite ($arch) into $root" >&2
 debootstrap --variant=minbase --arch="$arch" \
   --include=python3,python3-venv,python3-pip,python-is-python3,ca-certificates \
   "$suite" "$root" "$mirror" >"$work/debootstrap.log" 2>&1 \
@@ -90,7 +90,7 @@ tar -C "$root" -c . | docker import --platform "$platform" \
   --change 'ENV LANG=C.UTF-8' \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'CMD ["python3"]' \
-  --message "Python 3.11 on Debian $suite from Debian packages (scripts/build-local-base.sh)" \
+  --message "Python 3.11 on Debian $suite from Debian packages (scripts/build-python-image.sh)" \
   - "$tag" >/dev/null
-docker run --rm --platform "$platform" "$tag" python -c 'import platform, sys, venv, ssl; assert sys.version_info[:2] == (3, 11), sys.version; print("build-local-base: ok", sys.version.split()[0], platform.machine())' >&2
+docker run --rm --platform "$platform" "$tag" python -c 'import platform, sys, venv, ssl; assert sys.version_info[:2] == (3, 11), sys.version; print("build-python-image: ok", sys.version.split()[0], platform.machine())' >&2
 echo "$tag"
