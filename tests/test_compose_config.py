@@ -199,6 +199,17 @@ def test_streamlit_settings_have_one_home():
     assert "STREAMLIT_SERVER_RUN_ON_SAVE=false" in prod_stage and options["STREAMLIT_SERVER_RUN_ON_SAVE"] is True
 
 
+def test_the_gallerys_path_is_streamlits_base_url_path_everywhere():
+    """One fact, tested from its home (STREAMLIT_SERVER_BASE_URL_PATH in compose.prod.yaml): the
+    healthcheck asks there, the TLS proxy forwards it (the balancer's checks: test_swarm_config)."""
+    svcs = prod_config()
+    base = svcs["streamlit"]["environment"]["STREAMLIT_SERVER_BASE_URL_PATH"].strip("/")
+    assert svcs["streamlit"]["healthcheck"]["test"][-1] == f"http://127.0.0.1:8501/{base}/_stcore/health"
+    nginx = (ROOT / "services" / "proxy" / "nginx.conf.template").read_text()
+    assert re.findall(r"^\s*location = /(\w+) \{ return 301 /(\w+)/; \}\n\s*location /(\w+)/ \{ proxy_pass \$streamlit; \}",
+                      nginx, re.M) == [(base, base, base)]
+
+
 def test_prod_has_no_source_bind_mounts():
     for name, s in prod_config().items():
         for v in s.get("volumes", []):
