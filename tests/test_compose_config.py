@@ -57,6 +57,32 @@ def test_dev_config_defaults():
     assert svcs["base"]["build"]["args"]["PYTHON_IMAGE"] == "python:3.11-slim"
 
 
+#: Named volumes whose mount point is an empty folder in every image: the engine copies nothing
+#: into them, so containers that mount one may be created at once.
+EMPTY_IN_THE_IMAGES = {"numba-cache"}
+
+
+@pytest.mark.parametrize("files,profile,expected", [
+    (("compose.yaml",), "ide", {"user-packages": ["ide", "jupyter"]}),
+    (("compose.yaml", "compose.prod.yaml"), "proxy", {})])
+def test_services_sharing_a_filled_volume_are_created_one_after_the_other(files, profile, expected):
+    """The engine fills a new named volume from the image at the first mount, and two containers
+    created at once race there ("file exists", moby/moby#43068): one must depend on the other."""
+    svcs = json.loads(config(*files, env={"JUPYTER_TOKEN": "t" * 40, "COMPOSE_PROFILES": profile}).stdout)["services"]
+    users = {}
+    for name, svc in svcs.items():
+        for v in svc.get("volumes", []):
+            if v["type"] == "volume" and v["source"] not in EMPTY_IN_THE_IMAGES:
+                users.setdefault(v["source"], []).append(name)
+    shared = {vol: names for vol, names in users.items() if len(names) > 1}
+    assert shared == expected
+    for vol, names in shared.items():
+        for a in names:
+            for b in names:
+                if a < b:
+                    assert b in svcs[a].get("depends_on", {}) or a in svcs[b].get("depends_on", {}), (vol, a, b)
+
+
 @pytest.mark.parametrize("value", ["", "x" * 40])
 def test_jupyter_token_is_passed_through_as_given(value):
     # Empty stays empty (the server refuses it with a message), never a default.
