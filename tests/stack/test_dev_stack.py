@@ -116,6 +116,16 @@ def test_layers_are_shared_with_base(dev_stack):
         assert len(ls) > len(base_layers)
 
 
+def test_images_carry_no_installer_and_no_test_suites(dev_stack):
+    """uv is mounted from a build stage for each `uv sync` (services/base/install-uv.sh), and the
+    packages' own test suites are pruned after it (services/base/prune-tests.sh)."""
+    check = ("if command -v uv || [ -e /opt/uv ]; then echo HAS-UV; fi; "
+             "find /opt/venv/lib -path '*/site-packages/*' -type d -name tests | head -n 3")
+    for image in dev_stack.images():
+        out = run(["docker", "run", "--rm", "--entrypoint", "sh", image, "-c", check]).stdout
+        assert out.strip() == "", f"{image}: {out}"
+
+
 def test_numba_cache_in_named_volume(dev_stack):
     dev_stack.compose("exec", "-T", "streamlit", "python", "-c",
                       "import fractalkit as f; f.mandelbrot(f.Viewport(0, 0, 3, 8, 8), 10)")
