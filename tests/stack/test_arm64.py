@@ -148,7 +148,7 @@ def test_arm64_gallery_and_kernels_pass_the_amd64_tests(release, arm64_notebook)
     with the same tolerances."""
     out = run(_arm64_command(
         release, "streamlit", "sh", "-c",
-        f"uv pip install --quiet --target /tmp/t {_locked('pytest')} && cd /w && PYTHONPATH=/tmp/t python -m pytest "
+        f"pip install --quiet --no-cache-dir --target /tmp/t {_locked('pytest')} && cd /w && PYTHONPATH=/tmp/t python -m pytest "
         "-p no:cacheprovider -q -k 'branching_tree.py or mandelbrot.py or known_points or sierpinski or hurst' "
         "'tests/apps/test_gallery.py::test_defaults_render[branching_tree.py]' "
         "'tests/apps/test_gallery.py::test_defaults_render[mandelbrot.py]' "
