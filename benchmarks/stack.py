@@ -173,7 +173,7 @@ def live_edit_seconds(p) -> float:
         page = b.new_page()
         page.goto(p.url("streamlit"))
         page.get_by_role("heading", name="Branching tree").wait_for(timeout=120_000)
-        wait_until_streamlit_is_idle(page)
+        wait_until_streamlit_is_idle(page, page.get_by_text(re.compile(r"^Depth \d+, \d+ branches")))
         app = p.dir / "apps" / "branching_tree.py"
         src = app.read_text()
         t0 = time.monotonic()

@@ -15,7 +15,7 @@ def test_editing_an_app_on_the_host_is_picked_up(dev_stack, page):
     images_before = set(dev_stack.images())
     page.goto(dev_stack.url("streamlit"), wait_until="domcontentloaded")
     page.get_by_role("heading", name=re.compile("Branching tree")).wait_for(timeout=60_000)
-    wait_until_streamlit_is_idle(page)
+    wait_until_streamlit_is_idle(page, page.get_by_text(re.compile(r"^Depth \d+, \d+ branches")))
     app = dev_stack.dir / "apps" / "branching_tree.py"
     src = app.read_text()
     assert 'st.title("Branching tree")' in src

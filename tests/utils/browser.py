@@ -8,10 +8,14 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run
                   "--disable-quic"]
 
 
-def wait_until_streamlit_is_idle(page, timeout_ms: float = 120_000) -> None:
-    """Wait until the open Streamlit page has finished its run (its status widget is gone).
+def wait_until_streamlit_is_idle(page, last, timeout_ms: float = 120_000) -> None:
+    """Wait until the open Streamlit page has finished its run.
 
-    Under ``st.navigation`` Streamlit watches a page's file from the end of the page's first
-    run: an edit saved before that is not seen.
+    ``last`` is a locator of the page's last element: once it shows, the script has returned,
+    and Streamlit hides its status widget when the run is reported finished. Under
+    ``st.navigation`` Streamlit watches a page's file from the end of the page's first run
+    (its file's hash is taken then): an edit saved before that is never seen. The status widget
+    alone is not enough, as Streamlit shows it only some time into a run.
     """
+    last.wait_for(timeout=timeout_ms)
     page.wait_for_function("!document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=timeout_ms)
