@@ -1,7 +1,7 @@
 """Helpers of the Streamlit gallery's pages (``apps/``): navigation, page setup, figures, shared results.
 
 Not a page: Streamlit puts the entry file's folder (``apps/``) on ``sys.path``, so pages
-``import gallerykit``; the tests find it the same way (``pythonpath`` in pyproject.toml).
+``import gallerykit``; the tests and benchmarks do the same in one place, tests/utils/gallery.py.
 """
 from .figures import COLORMAPS, fig_png, loglog_figure
 from .navigation import APPS_DIR, DEFAULT_HOME, PAGES, GalleryPage, UnknownPageError, home_page, navigation_pages

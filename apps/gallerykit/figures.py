@@ -8,7 +8,20 @@ COLORMAPS = ["magma", "inferno", "viridis", "twilight_shifted", "cubehelix", "pl
 
 
 def fig_png(fig, dpi: int = 110) -> bytes:
-    """Render a matplotlib figure to PNG bytes and close it."""
+    """Render a matplotlib figure to PNG bytes and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure; closed afterwards (pyplot keeps every open figure otherwise).
+    dpi : int
+        Dots per inch of the PNG.
+
+    Returns
+    -------
+    bytes
+        The PNG file, tight bounding box, white background.
+    """
     import io
 
     import matplotlib.pyplot as plt
@@ -20,7 +33,21 @@ def fig_png(fig, dpi: int = 110) -> bytes:
 
 
 def loglog_figure(fit, xlabel: str, ylabel: str, title: str):
-    """A Plotly log-log plot of a :class:`fractalkit.Fit`: all points, the fitted range, the line."""
+    """A Plotly log-log plot of a fit: every point, the points fitted, the fitted line.
+
+    Parameters
+    ----------
+    fit : fractalkit.Fit
+        A log-log fit (``x``, ``y``, ``used`` mask, ``fit_range``, ``slope``, ``intercept``).
+    xlabel, ylabel, title : str
+        Axis labels and title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Three traces on log axes: the points outside the fit, the fitted points, and the line
+        ``exp(intercept) * x**slope`` over ``fit_range``.
+    """
     import numpy as np
     import plotly.graph_objects as go
 

@@ -70,7 +70,19 @@ def home_page(name: str | None, apps_dir: Path = APPS_DIR) -> str:
 
 
 def navigation_pages(home: str) -> list[GalleryPage]:
-    """The pages of the sidebar with ``home`` first: the gallery's, plus ``home`` if it is not one of them."""
+    """The pages of the sidebar, ``home`` first.
+
+    Parameters
+    ----------
+    home : str
+        The home page's file (from :func:`home_page`).
+
+    Returns
+    -------
+    list of GalleryPage
+        :data:`PAGES` with ``home`` moved first; a ``home`` that is not one of them (a page of
+        the user's own beside them) is added first, titled after its file name.
+    """
     pages = [p for p in PAGES if p.file == home] + [p for p in PAGES if p.file != home]
     if pages[0].file != home:  # the user's own page, e.g. a mounted apps/knobs.py
         pages.insert(0, GalleryPage(home, Path(home).stem.replace("_", " ").capitalize(), "📄"))

@@ -16,6 +16,11 @@ def page_config(title: str) -> None:
 
     Also drops every ``st.cache_data`` result when the fractalkit source changed since the
     last run (dev loop): the caches key on the apps' code only, not on the kernels they call.
+
+    Parameters
+    ----------
+    title : str
+        The page's name, shown in the browser tab as "<title> · fractal-notebooks".
     """
     _forget_results_of_old_kernels()
     st.set_page_config(page_title=f"{title} · fractal-notebooks", page_icon="🌿", layout="wide")
@@ -42,7 +47,12 @@ def _forget_results_of_old_kernels() -> None:
 
 @contextlib.contextmanager
 def guarded():
-    """Turn a capped or invalid request into a clear message instead of a crash."""
+    """Turn a capped or invalid request into a clear message instead of a crash.
+
+    A context manager: a :class:`fractalkit.limits.WorkLimitError` ("too large") or a
+    ``ValueError`` ("invalid input") raised inside it is shown with ``st.error`` and the page's
+    run stops there (``st.stop``); any other exception propagates.
+    """
     try:
         yield
     except WorkLimitError as exc:
