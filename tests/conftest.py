@@ -16,8 +16,8 @@ import pytest
 
 from utils.browser import CHROMIUM_FLAGS
 from utils.commands import free_port, run
-from utils.engine import (DEFAULT_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE_ARM64, arm64_unavailable, docker_available,
-                          require_e2e)
+from utils.engine import (DEFAULT_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE_ARM64, arm64_unavailable,
+                          docker_available, require_e2e)
 from utils.git import GIT_ENV, commit_all
 from utils.paths import ARTIFACTS, ROOT
 from utils.project import Release, make_project
