@@ -20,6 +20,7 @@ case $page in */*) unknown=y ;; *.py) [ -f "apps/$page" ] || unknown=y ;; *) unk
 if [ -n "$unknown" ]; then
   echo "start-streamlit: STREAMLIT_APP=$page is not a page under $PWD/apps; the pages there:" \
     $(cd apps && ls -- *.py 2>/dev/null | grep -vx gallery.py) >&2
+  [ ! -f "apps/${page##*/}.py" ] || echo "start-streamlit: did you mean STREAMLIT_APP=${page##*/}.py?" >&2
   exit 64
 fi
 entry=apps/gallery.py

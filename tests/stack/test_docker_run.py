@@ -95,6 +95,7 @@ def test_streamlit_app_picks_the_home_page_and_an_unknown_one_stops_the_start(im
         assert out.returncode == 64, (out.returncode, out.stderr[-2000:])
         assert f"STREAMLIT_APP={bad} is not a page under /app/apps" in out.stderr and "mandelbrot.py" in out.stderr, \
             out.stderr[-2000:]
+        assert ("did you mean STREAMLIT_APP=julia.py?" in out.stderr) == (bad == "julia"), out.stderr[-2000:]
 
 
 def test_the_checkout_mounted_at_app_is_served_with_live_reload(image):
