@@ -42,3 +42,26 @@ def test_docs_and_proxy_share_one_nginx_layer():
     docs = _nginx_step(ROOT / "services/docs/Dockerfile", "FROM fractal-base AS prod")
     proxy = _nginx_step(ROOT / "services/proxy/Dockerfile", "FROM fractal-base")
     assert docs == proxy
+
+
+
+def _first_run_of(dockerfile, stage: str) -> str:
+    """The first RUN instruction (with its continuation lines) of ``FROM fractal-base AS <stage>``."""
+    lines = dockerfile.read_text().splitlines()
+    i = lines.index(f"FROM fractal-base AS {stage}")
+    i = next(j for j in range(i + 1, len(lines)) if lines[j].strip() and not lines[j].startswith("#"))
+    assert lines[i].startswith("RUN "), f"{dockerfile}: stage {stage} starts with {lines[i]}"
+    step = [lines[i]]
+    while step[-1].endswith("\\"):
+        i += 1
+        step.append(lines[i])
+    return "\n".join(step)
+
+
+def test_jupyter_and_docs_share_one_notebook_layer():
+    """On the base, the first step installs the `notebook` extra, with the same text and the same
+    uv stage in both files: the builder makes one layer for both images (pyproject.toml)."""
+    jupyter, docs = ROOT / "services/jupyter/Dockerfile", ROOT / "services/docs/Dockerfile"
+    for stage in ("uv", "runtime"):
+        assert _first_run_of(jupyter, stage) == _first_run_of(docs, stage), stage
+    assert "uv sync --extra notebook " in _first_run_of(jupyter, "runtime")

@@ -114,6 +114,10 @@ def test_layers_are_shared_with_base(dev_stack):
         ls = layers(image)
         assert ls[: len(base_layers)] == base_layers, f"{image} does not start with the base's layers"
         assert len(ls) > len(base_layers)
+    # ... and jupyter and docs share the notebook layer on top of it (tests/test_dockerfiles.py).
+    _, jupyter, docs = services
+    n = len(base_layers) + 1
+    assert layers(jupyter)[:n] == layers(docs)[:n], "jupyter and docs do not share the notebook layer"
 
 
 def test_images_carry_no_installer_and_no_test_suites(dev_stack):
