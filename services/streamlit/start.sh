@@ -4,7 +4,8 @@
 # The entry is apps/gallery.py, which routes to every page with STREAMLIT_APP as the home page
 # (apps/gallerykit/navigation.py). A folder of one's own mounted on /app/apps, without the
 # entry file, runs STREAMLIT_APP alone. A STREAMLIT_APP that is no file there stops the start
-# with a clear message and exit code 64 (EX_USAGE), before Streamlit starts.
+# with a clear message and exit code 64 (EX_USAGE), before Streamlit starts; so does a file
+# watcher Streamlit does not know (it would quietly watch nothing: no live edits).
 #
 # Streamlit serves app/static/ready ("ok") from this file's folder when static serving is on
 # (compose.swarm.yaml turns it on; the image links apps/static there, on the /tmp tmpfs).
@@ -23,6 +24,12 @@ if [ -n "$unknown" ]; then
   [ ! -f "apps/${page##*/}.py" ] || echo "start-streamlit: did you mean STREAMLIT_APP=${page##*/}.py?" >&2
   exit 64
 fi
+case ${STREAMLIT_SERVER_FILE_WATCHER_TYPE:-auto} in
+  auto|watchdog|poll|none) ;;
+  *) echo "start-streamlit: the file watcher (STREAMLIT_FILE_WATCHER in .env, STREAMLIT_SERVER_FILE_WATCHER_TYPE" \
+       "here) must be auto, watchdog, poll or none, got '$STREAMLIT_SERVER_FILE_WATCHER_TYPE'" >&2
+     exit 64 ;;
+esac
 entry=apps/gallery.py
 [ -f "$entry" ] || entry="apps/$page"
 

@@ -98,6 +98,17 @@ def test_streamlit_app_picks_the_home_page_and_an_unknown_one_stops_the_start(im
         assert ("did you mean STREAMLIT_APP=julia.py?" in out.stderr) == (bad == "julia"), out.stderr[-2000:]
 
 
+def test_an_unknown_file_watcher_stops_the_start(image):
+    """Streamlit takes any fileWatcherType and watches nothing for one it does not know: live
+    edits would stop without a word. start-streamlit refuses it instead."""
+    _, img = image
+    for bad in ("polling", "Poll", " "):
+        out = run(["docker", "run", "--rm", "-e", f"STREAMLIT_SERVER_FILE_WATCHER_TYPE={bad}", img],
+                  check=False, timeout=120)
+        assert out.returncode == 64, (bad, out.returncode, out.stderr[-2000:])
+        assert f"must be auto, watchdog, poll or none, got '{bad}'" in out.stderr, out.stderr[-2000:]
+
+
 def test_the_checkout_mounted_at_app_is_served_with_live_reload(image):
     p, img = image
     app = p.dir / "apps" / "branching_tree.py"
