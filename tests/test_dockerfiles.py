@@ -44,7 +44,6 @@ def test_docs_and_proxy_share_one_nginx_layer():
     assert docs == proxy
 
 
-
 def _first_run_of(dockerfile, stage: str) -> str:
     """The first RUN instruction (with its continuation lines) of ``FROM fractal-base AS <stage>``."""
     lines = dockerfile.read_text().splitlines()
