@@ -24,13 +24,21 @@ hand_over() {
     \( ! -user "$uid" -o ! -group "$gid" \) -exec chown -h "$uid:$gid" {} +
 }
 
-# Report folders the service must write but cannot (the log; JupyterLab shows it too).
+# Report folders the service must write but cannot (the log; JupyterLab shows it too), with
+# the folder's owner, and advice that fits: when HOST_UID/HOST_GID chose the user, setting them
+# is not the fix.
 check_writable() {
   for d in ${FRACTAL_WRITABLE_DIRS:-}; do
     [ -d "$d" ] || continue
     if ! "$@" test -w "$d"; then
+      if [ -n "${HOST_UID:-}${HOST_GID:-}" ]; then
+        fix="HOST_UID/HOST_GID in .env chose $uid:$gid: give the folder to $uid:$gid on the host"
+        fix="$fix (chown -R $uid:$gid), or empty HOST_UID/HOST_GID to run as the checkout's owner."
+      else
+        fix="Fix the folder's owner on the host, or set HOST_UID/HOST_GID in .env."
+      fi
       log "WARNING: $d is not writable by UID $uid (GID $gid): files there are read-only." \
-          "Fix the folder's owner on the host, or set HOST_UID/HOST_GID in .env."
+          "It belongs to $(stat -c %u:%g "$d"). $fix"
     fi
   done
 }

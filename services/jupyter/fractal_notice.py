@@ -25,6 +25,12 @@ class WritableRootCheck(CheckForUpdateABC):
         root = os.environ.get("JUPYTER_ROOT", os.getcwd())
         if os.access(root, os.W_OK):
             return None
+        st = os.stat(root)
+        if os.environ.get("HOST_UID") or os.environ.get("HOST_GID"):
+            ids = f"{os.getuid()}:{os.getgid()}"
+            fix = (f"HOST_UID/HOST_GID in .env chose {ids}: give the folder to {ids} on the host, "
+                   "or empty HOST_UID/HOST_GID to run as the checkout's owner")
+        else:
+            fix = "Fix the folder's owner on the host, or set HOST_UID/HOST_GID in .env"
         return (f"{root} is not writable by UID {os.getuid()}: notebooks open read-only. "
-                "Fix the folder's owner on the host, or set HOST_UID/HOST_GID in .env "
-                "(see docker compose logs jupyter).")
+                f"It belongs to {st.st_uid}:{st.st_gid}. {fix} (see docker compose logs jupyter).")

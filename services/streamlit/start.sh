@@ -16,20 +16,21 @@
 #   SIGTERM, SIGINT (Compose's stop, Ctrl-C): passed on to Streamlit, which shuts down.
 set -eu
 page=${STREAMLIT_APP:-branching_tree.py}
-unknown=
+unknown= bad=
 case $page in */*) unknown=y ;; *.py) [ -f "apps/$page" ] || unknown=y ;; *) unknown=y ;; esac
 if [ -n "$unknown" ]; then
   echo "start-streamlit: STREAMLIT_APP=$page is not a page under $PWD/apps; the pages there:" \
     $(cd apps && ls -- *.py 2>/dev/null | grep -vx gallery.py) >&2
   [ ! -f "apps/${page##*/}.py" ] || echo "start-streamlit: did you mean STREAMLIT_APP=${page##*/}.py?" >&2
-  exit 64
+  bad=y
 fi
 case ${STREAMLIT_SERVER_FILE_WATCHER_TYPE:-auto} in
   auto|watchdog|poll|none) ;;
   *) echo "start-streamlit: the file watcher (STREAMLIT_FILE_WATCHER in .env, STREAMLIT_SERVER_FILE_WATCHER_TYPE" \
        "here) must be auto, watchdog, poll or none, got '$STREAMLIT_SERVER_FILE_WATCHER_TYPE'" >&2
-     exit 64 ;;
+     bad=y ;;
 esac
+[ -z "$bad" ] || exit 64
 entry=apps/gallery.py
 [ -f "$entry" ] || entry="apps/$page"
 

@@ -145,10 +145,14 @@ def test_unwritable_checkout_is_reported_and_jupyterlab_cannot_save(shared_image
         st = (p.dir / "docs").stat()
         assert (st.st_uid, st.st_gid) == (501, 20)
         logs = p.compose("logs", "jupyter").stdout
-        assert "/home/app/work is not writable by UID 4242" in logs
+        # ... with its owner, and advice that fits: HOST_UID chose the user, so setting it is not the fix.
+        fix = "HOST_UID/HOST_GID in .env chose 4242:4242: give the folder to 4242:4242 on the host"
+        assert "/home/app/work is not writable by UID 4242" in logs and "It belongs to 501:20." in logs, logs[-3000:]
+        assert fix in logs and "or set HOST_UID" not in logs, logs[-3000:]
         # JupyterLab's own notification says so ...
         note = jupyter_session(p).get(p.url("jupyter", "/lab/api/update"), timeout=30).json()["notification"]
         assert note and "/home/app/work is not writable by UID 4242" in note["message"], note
+        assert "It belongs to 501:20." in note["message"] and fix in note["message"], note
         # ... and a save from the browser does not reach the disk.
         assert _saved_in_jupyterlab(p, page) is None
     finally:
