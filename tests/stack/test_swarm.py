@@ -40,12 +40,15 @@ def swarm(docker_engine):
     if state != "inactive":
         pytest.fail(f"this engine is already in a swarm ({state}); the test makes and leaves its own: "
                     "run `docker swarm leave --force` first")
+    had_gwbridge = run(["docker", "network", "inspect", "docker_gwbridge"], check=False).returncode == 0
     port = free_port()
     run(["docker", "swarm", "init", "--listen-addr", f"127.0.0.1:{port}", "--advertise-addr", f"127.0.0.1:{port}"])
     try:
         yield
     finally:
         run(["docker", "swarm", "leave", "--force"], check=False, timeout=120)
+        if not had_gwbridge:  # the bridge `swarm init` made for the node's tasks stays after leaving
+            run(["docker", "network", "rm", "docker_gwbridge"], check=False)
 
 
 def _stack_rm(name: str) -> None:
