@@ -5,6 +5,10 @@ case "${MAX_UPLOAD_MB:-}" in ''|*[!0-9]*|0)
   echo "ERROR: MAX_UPLOAD_MB must be a positive whole number of megabytes, got '${MAX_UPLOAD_MB:-}'" >&2
   exit 64;;
 esac
+case "${PROXY_CONNECTIONS_PER_CLIENT:-}" in ''|*[!0-9]*|0)
+  echo "ERROR: PROXY_CONNECTIONS_PER_CLIENT must be a positive whole number, got '${PROXY_CONNECTIONS_PER_CLIENT:-}'" >&2
+  exit 64;;
+esac
 case "${PROXY_APP_UPSTREAM:-}" in [A-Za-z0-9]*:[0-9]*) ;; *)
   echo "ERROR: PROXY_APP_UPSTREAM must be host:port, got '${PROXY_APP_UPSTREAM:-}'" >&2
   exit 64;;
@@ -34,7 +38,7 @@ if [ ! -s "$TLS_CRT" ] || [ ! -s "$TLS_KEY" ]; then
   fi
   echo "fractal-proxy: self-signed certificate $(openssl x509 -in "$TLS_CRT" -noout -fingerprint -sha256)"
 fi
-export MAX_UPLOAD_MB TLS_CRT TLS_KEY PROXY_APP_UPSTREAM
+export MAX_UPLOAD_MB TLS_CRT TLS_KEY PROXY_APP_UPSTREAM PROXY_CONNECTIONS_PER_CLIENT
 export PROXY_BODY_LIMIT="$((MAX_UPLOAD_MB + 1))m"
-envsubst '${MAX_UPLOAD_MB} ${PROXY_BODY_LIMIT} ${TLS_CRT} ${TLS_KEY} ${PROXY_APP_UPSTREAM}' </etc/nginx/nginx.conf.template >/tmp/nginx.conf
+envsubst '${MAX_UPLOAD_MB} ${PROXY_BODY_LIMIT} ${TLS_CRT} ${TLS_KEY} ${PROXY_APP_UPSTREAM} ${PROXY_CONNECTIONS_PER_CLIENT}' </etc/nginx/nginx.conf.template >/tmp/nginx.conf
 exec nginx -c /tmp/nginx.conf -g 'daemon off;'
