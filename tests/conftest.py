@@ -20,7 +20,7 @@ from utils.engine import (DEFAULT_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE, LOCAL_PYTHON
                           docker_available, require_e2e)
 from utils.git import GIT_ENV, commit_all
 from utils.paths import ARTIFACTS, ROOT
-from utils.project import Release, make_project
+from utils.project import PROD_CONNECTIONS_PER_CLIENT, Release, make_project
 from utils.registry import Registry
 from utils.tls import self_signed
 
@@ -86,6 +86,25 @@ def dev_stack(docker_engine, python_image, scratch):
     finally:
         if os.environ.get("FRACTAL_KEEP_STACK") != "1":
             p.cleanup()
+
+
+@pytest.fixture(scope="session")
+def prod(docker_engine, python_image, scratch):
+    """The production stack with the TLS proxy (compose.yaml + compose.prod.yaml, profile proxy),
+    built and started once for tests/stack/test_prod_stack.py and test_prod_hostile.py."""
+    p = make_project(scratch, python_image, "prod", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex, APP_VERSION="9.9.9",
+                     GIT_SHA=uuid.uuid4().hex[:7], DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()),
+                     STREAMLIT_MEMORY="2g", ALLOWED_HOSTS="notebooks.test",
+                     PROXY_CONNECTIONS_PER_CLIENT=str(PROD_CONNECTIONS_PER_CLIENT))
+    p.files = ["compose.yaml", "compose.prod.yaml"]
+    p.ca = self_signed(p.dir / "certs" / "proxy")  # clients verify the proxy against it
+    try:
+        p.compose("--profile", "proxy", "up", "--build", "--wait", "--detach", timeout=2400)
+        yield p
+    finally:
+        p.compose("--profile", "proxy", "down", "--volumes", "--remove-orphans", "--timeout", "5",
+                  check=False, timeout=300)
+        p.cleanup()
 
 
 @pytest.fixture(scope="session")

@@ -196,6 +196,29 @@ def test_prod_limits_healthchecks_and_hardening_on_every_service():
     assert svcs["proxy"]["profiles"] == ["proxy"]
 
 
+def _seconds(duration: str) -> float:
+    return sum(float(n) * {"h": 3600, "m": 60, "s": 1, "ms": 1e-3}[u] for n, u in re.findall(r"([\d.]+)(ms|h|m|s)", duration))
+
+
+def test_every_healthcheck_can_restart_its_container():
+    """Production restarts a container whose checks fail for FRACTAL_HEALTH_RESTART_AFTER
+    seconds (services/base/healthcheck.py): every running service has it, and every healthcheck
+    timeout (Compose's and the images') leaves the check time to decide before Docker kills it."""
+    namespace = {}
+    exec(compile((ROOT / "services/base/healthcheck.py").read_text().split("\ndef ")[0], "healthcheck", "exec"),
+         namespace)
+    svcs = prod_config()
+    timeouts = {}
+    for name in ("streamlit", "jupyter", "docs", "proxy"):
+        hc = svcs[name]["healthcheck"]
+        assert svcs[name]["environment"]["FRACTAL_HEALTH_RESTART_AFTER"] == "30", name
+        timeouts[f"compose {name}"] = _seconds(hc["timeout"])
+    for dockerfile in (ROOT / "services").glob("*/Dockerfile"):
+        for t in re.findall(r"HEALTHCHECK .*--timeout=(\S+)", dockerfile.read_text()):
+            timeouts[str(dockerfile.relative_to(ROOT))] = _seconds(t)
+    assert len(timeouts) >= 9 and all(t >= namespace["URL_TIMEOUT"] + 1 for t in timeouts.values()), timeouts
+
+
 STREAMLIT_CONFIG = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
 
 

@@ -1,4 +1,5 @@
-"""End-to-end: the merged production configuration on a real engine."""
+"""End-to-end: the merged production configuration on a real engine (the ``prod`` stack of
+conftest.py, shared with test_prod_hostile.py)."""
 from __future__ import annotations
 
 import hashlib
@@ -11,39 +12,14 @@ import uuid
 import pytest
 import requests
 
-from utils.commands import free_port, run, wait_for
+from utils.commands import run, wait_for
 from utils.paths import ROOT
-from utils.project import make_project, streamlit_options
+from utils.project import streamlit_options
 from utils.jupyter_ws import execute
 from utils.processes import main_pid
-from utils.tls import self_signed
 
 pytestmark = pytest.mark.e2e
 SERVICES = ("streamlit", "jupyter", "docs")
-
-
-@pytest.fixture(scope="module")
-def prod(docker_engine, python_image, scratch):
-    p = make_project(scratch, python_image, "prod", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex, APP_VERSION="9.9.9",
-                     GIT_SHA=uuid.uuid4().hex[:7], DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()),
-                     STREAMLIT_MEMORY="2g", ALLOWED_HOSTS="notebooks.test")
-    p.files = ["compose.yaml", "compose.prod.yaml"]
-    p.ca = self_signed(p.dir / "certs" / "proxy")  # clients verify the proxy against it
-    try:
-        p.compose("--profile", "proxy", "up", "--build", "--wait", "--detach", timeout=2400)
-        yield p
-    finally:
-        p.compose("--profile", "proxy", "down", "--volumes", "--remove-orphans", "--timeout", "5",
-                  check=False, timeout=300)
-        p.cleanup()
-
-
-def inspect(p, service) -> dict:
-    return json.loads(run(["docker", "inspect", p.container(service)]).stdout)[0]
-
-
-def health(p, service) -> str:
-    return inspect(p, service)["State"].get("Health", {}).get("Status", "none")
 
 
 def test_images_are_tagged_version_sha_env(prod):
@@ -55,7 +31,7 @@ def test_images_are_tagged_version_sha_env(prod):
 
 @pytest.mark.parametrize("service", [*SERVICES, "proxy"])
 def test_limits_user_and_read_only_root(prod, service):
-    info = inspect(prod, service)
+    info = prod.inspect(service)
     hc = info["HostConfig"]
     assert hc["Memory"] > 0 and hc["NanoCpus"] > 0 and hc["PidsLimit"] and hc["PidsLimit"] > 0
     assert hc["ReadonlyRootfs"] is True
@@ -144,27 +120,14 @@ def test_compose_lint_has_no_unjustified_finding(prod):
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_kill_9_heals_within_30s(prod, service):
-    before = inspect(prod, service)["RestartCount"]
+    before = prod.inspect(service)["RestartCount"]
     subprocess.run(["kill", "-9", str(main_pid(prod.container(service)))], check=True)
     t0 = time.monotonic()
-    wait_for(lambda: inspect(prod, service)["RestartCount"] > before, timeout=30, what=f"{service} restart")
-    wait_for(lambda: health(prod, service) == "healthy", timeout=60, interval=1, what=f"{service} healthy")
+    wait_for(lambda: prod.inspect(service)["RestartCount"] > before, timeout=30, what=f"{service} restart")
+    wait_for(lambda: prod.health(service) == "healthy", timeout=60, interval=1, what=f"{service} healthy")
     took = time.monotonic() - t0
     print(f"\n{service}: healthy again {took:.1f} s after kill -9")
     assert took <= 30
-
-
-def test_frozen_streamlit_is_reported_unhealthy(prod):
-    pid = main_pid(prod.container("streamlit"))
-    subprocess.run(["kill", "-STOP", str(pid)], check=True)
-    try:
-        hc = inspect(prod, "streamlit")["Config"]["Healthcheck"]
-        window = (hc["Interval"] + hc["Timeout"]) * hc["Retries"] / 1e9 + 10
-        wait_for(lambda: health(prod, "streamlit") == "unhealthy", timeout=window, interval=1,
-                 what="streamlit to be reported unhealthy")
-    finally:
-        subprocess.run(["kill", "-CONT", str(pid)], check=True)
-    wait_for(lambda: health(prod, "streamlit") == "healthy", timeout=60, interval=1, what="recovery")
 
 
 def test_huge_render_stays_within_memory_limit(prod):
@@ -181,27 +144,45 @@ def test_huge_render_stays_within_memory_limit(prod):
             "print('CAPPED-OK')\n")
     out = prod.compose("exec", "-T", "streamlit", "python", "-c", code, timeout=900)
     assert "CAPPED-OK" in out.stdout
-    info = inspect(prod, "streamlit")
+    info = prod.inspect("streamlit")
     assert info["State"]["OOMKilled"] is False
-    assert health(prod, "streamlit") == "healthy"
+    assert prod.health("streamlit") == "healthy"
 
 
-def test_notebook_survives_down_and_up_byte_for_byte(prod):
+#: What a user sets in JupyterLab, through its own REST API: a setting (the theme) and a workspace.
+THEME = ("/jupyter/lab/api/settings/@jupyterlab/apputils-extension:themes", {"raw": '{"theme": "JupyterLab Dark"}'})
+WORKSPACE = ("/jupyter/lab/api/workspaces/fractal-check", {"data": {"kept": 1}, "metadata": {"id": "fractal-check"}})
+
+
+def _jupyterlab_state(prod, s) -> tuple:
+    theme = s.get(prod.url("jupyter", THEME[0]), timeout=20).json()["raw"]
+    workspace = s.get(prod.url("jupyter", WORKSPACE[0]), timeout=20).json()["data"]
+    return json.loads(theme).get("theme"), workspace
+
+
+def test_notebook_and_jupyterlab_settings_survive_restart_and_down_up(prod):
     s = requests.Session()
     s.headers["Authorization"] = f"token {prod.env['JUPYTER_TOKEN']}"
     api = prod.url("jupyter", "/jupyter/api/contents/persist-check.ipynb")
     nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": f"kept {uuid.uuid4()}", "id": "a1"}],
           "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     assert s.put(api, json={"type": "notebook", "content": nb}, timeout=20).status_code in (200, 201)
+    for path, body in (THEME, WORKSPACE):
+        assert s.put(prod.url("jupyter", path), json=body, timeout=20).status_code == 204
+    assert _jupyterlab_state(prod, s) == ("JupyterLab Dark", {"kept": 1})
 
     def digest():
         raw = prod.compose("exec", "-T", "jupyter", "cat", "/srv/notebooks/persist-check.ipynb").stdout
         return hashlib.sha256(raw.encode()).hexdigest()
 
     before = digest()
+    prod.compose("restart", "jupyter", timeout=120)
+    wait_for(lambda: prod.health("jupyter") == "healthy", timeout=120, interval=1, what="jupyter healthy")
+    assert _jupyterlab_state(prod, s) == ("JupyterLab Dark", {"kept": 1}), "lost on a restart"
     prod.compose("--profile", "proxy", "down", "--timeout", "5")
     prod.compose("--profile", "proxy", "up", "--wait", "--detach", timeout=600)
     assert digest() == before
+    assert _jupyterlab_state(prod, s) == ("JupyterLab Dark", {"kept": 1}), "lost on down/up"
 
 
 def test_prod_refuses_to_start_without_token(prod):

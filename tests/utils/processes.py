@@ -1,9 +1,12 @@
 """Processes of running containers, seen from the host."""
 from __future__ import annotations
 
+import os
+import re
 import subprocess
+import threading
 
-__all__ = ["main_pid"]
+__all__ = ["main_pid", "MemoryPeak"]
 
 
 def main_pid(container: str) -> int:
@@ -29,3 +32,48 @@ def main_pid(container: str) -> int:
             break
         pid, args = children[0]
     return pid
+
+
+class MemoryPeak:
+    """The highest memory use of a container while the ``with`` block runs, in ``peak_mb``.
+
+    Read from the container's cgroup on this host (v1 ``memory.usage_in_bytes`` or v2
+    ``memory.current``: what the kernel's OOM killer compares with the limit, tmpfs pages
+    included), polled every 20 ms by a thread; ``docker stats`` where no cgroup file is found.
+    """
+
+    def __init__(self, container: str):
+        cid = subprocess.run(["docker", "inspect", "-f", "{{.Id}}", container], check=True, capture_output=True,
+                             text=True, timeout=60).stdout.strip()
+        candidates = [f"/sys/fs/cgroup/memory/docker/{cid}/memory.usage_in_bytes",
+                      f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/memory.current"]
+        self.path = next((p for p in candidates if os.path.exists(p)), None)
+        self.container = cid
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def read_mb(self) -> float:
+        if self.path:
+            with open(self.path) as f:
+                return int(f.read()) / 2**20
+        out = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.MemUsage}}", self.container],
+                             check=True, capture_output=True, text=True, timeout=60).stdout
+        num, unit = re.match(r"([\d.]+)\s*(\w+)", out).groups()
+        return float(num) * {"B": 2**-20, "KiB": 2**-10, "MiB": 1, "GiB": 2**10}[unit]
+
+    def _poll(self):
+        while not self._stop.is_set():
+            try:
+                self.peak_mb = max(self.peak_mb, self.read_mb())
+            except (OSError, subprocess.SubprocessError, AttributeError):
+                pass  # the container went away: what was read stands
+            self._stop.wait(0.02)
+
+    def __enter__(self) -> "MemoryPeak":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(60)

@@ -1,6 +1,7 @@
 """Scratch copies of the repository, each its own Compose project (name, ports, images)."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,12 +15,16 @@ import requests
 from .commands import free_port, run
 from .paths import ROOT
 
-__all__ = ["PROJECT_FILES", "HOST_UID", "HOST_GID", "Project", "Release", "make_project", "jupyter_session",
-           "streamlit_options"]
+__all__ = ["PROJECT_FILES", "PROD_CONNECTIONS_PER_CLIENT", "HOST_UID", "HOST_GID", "Project", "Release", "make_project",
+           "jupyter_session", "streamlit_options"]
 
 # What the tests copy of the repository into a scratch project (the host tree is never touched).
 PROJECT_FILES = ["compose.yaml", "compose.prod.yaml", "compose.swarm.yaml", "pyproject.toml", "uv.lock",
                  ".streamlit", ".dockerignore", "apps", "src", "docs", "services", "certs", "scripts"]
+
+#: PROXY_CONNECTIONS_PER_CLIENT of the ``prod`` stack (conftest.py): not the default, to see the
+#: knob work.
+PROD_CONNECTIONS_PER_CLIENT = 64
 
 
 @dataclass
@@ -60,6 +65,14 @@ class Project:
 
     def container(self, service: str) -> str:
         return self.compose("ps", "-q", service).stdout.strip()
+
+    def inspect(self, service: str) -> dict:
+        """``docker inspect`` of the service's container."""
+        return json.loads(run(["docker", "inspect", self.container(service)]).stdout)[0]
+
+    def health(self, service: str) -> str:
+        """The service container's health: starting, healthy, unhealthy (or none)."""
+        return self.inspect(service)["State"].get("Health", {}).get("Status", "none")
 
     def images(self) -> list[str]:
         """base, streamlit, jupyter, docs (and proxy in production) image names."""
