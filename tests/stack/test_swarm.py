@@ -106,7 +106,8 @@ def test_the_stack_runs_with_compose_prods_limits_and_healthchecks(stack):
         assert limits["Pids"] == want["pids"], name
         c = task["ContainerSpec"]
         assert c["User"] == "app" and c["ReadOnly"] is True and c["CapabilityDrop"] == ["ALL"], name
-        assert {"Type": "tmpfs", "Target": "/tmp", "TmpfsOptions": {"SizeBytes": 256 * 2**20}} in [
+        size = int(re.search(r"size=(\d+)m", next(t for t in src["tmpfs"] if t.startswith("/tmp:"))).group(1))
+        assert {"Type": "tmpfs", "Target": "/tmp", "TmpfsOptions": {"SizeBytes": size * 2**20}} in [
             {k: m.get(k) for k in ("Type", "Target", "TmpfsOptions")} for m in c.get("Mounts", [])], name
         hc, want_hc = c["Healthcheck"], src["healthcheck"]
         assert hc["Test"] == want_hc["test"] and hc["Retries"] == want_hc["retries"], name
