@@ -255,7 +255,7 @@ def test_the_gallerys_path_is_streamlits_base_url_path_everywhere():
     base = svcs["streamlit"]["environment"]["STREAMLIT_SERVER_BASE_URL_PATH"].strip("/")
     assert svcs["streamlit"]["healthcheck"]["test"][-1] == f"http://127.0.0.1:8501/{base}/_stcore/health"
     nginx = (ROOT / "services" / "proxy" / "nginx.conf.template").read_text()
-    assert re.findall(r"^\s*location = /(\w+) \{ return 301 /(\w+)/; \}\n\s*location /(\w+)/ \{ proxy_pass \$streamlit; \}",
+    assert re.findall(r"^\s*location = /(\w+) \{ return 301 /(\w+)/; \}\n\s*location /(\w+)/ \{\n[^}]*proxy_pass \$streamlit;",
                       nginx, re.M) == [(base, base, base)]
 
 
