@@ -40,5 +40,7 @@ if [ ! -s "$TLS_CRT" ] || [ ! -s "$TLS_KEY" ]; then
 fi
 export MAX_UPLOAD_MB TLS_CRT TLS_KEY PROXY_APP_UPSTREAM PROXY_CONNECTIONS_PER_CLIENT
 export PROXY_BODY_LIMIT="$((MAX_UPLOAD_MB + 1))m"
-envsubst '${MAX_UPLOAD_MB} ${PROXY_BODY_LIMIT} ${TLS_CRT} ${TLS_KEY} ${PROXY_APP_UPSTREAM} ${PROXY_CONNECTIONS_PER_CLIENT}' </etc/nginx/nginx.conf.template >/tmp/nginx.conf
+# Requests one client address may send at once: 20 per connection it may hold.
+export PROXY_REQUEST_BURST="$((PROXY_CONNECTIONS_PER_CLIENT * 20))"
+envsubst '${MAX_UPLOAD_MB} ${PROXY_BODY_LIMIT} ${TLS_CRT} ${TLS_KEY} ${PROXY_APP_UPSTREAM} ${PROXY_CONNECTIONS_PER_CLIENT} ${PROXY_REQUEST_BURST}' </etc/nginx/nginx.conf.template >/tmp/nginx.conf
 exec nginx -c /tmp/nginx.conf -g 'daemon off;'

@@ -19,6 +19,7 @@ import ssl
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -162,6 +163,38 @@ def test_failed_logins_are_rate_limited_and_logged_with_the_client_address(prod)
                             prod.compose("logs", "--no-log-prefix", "jupyter").stdout))
     proxy_ip = {n["IPAddress"] for n in prod.inspect("proxy")["NetworkSettings"]["Networks"].values()}
     assert seen_by_proxy and logged == seen_by_proxy and not logged & proxy_ip, (seen_by_proxy, logged, proxy_ip)
+    # Guesses sent as a token header or ?token= are throttled too, not only the form.
+    for name, kw in (("header", {"headers": {"Authorization": "token wrong-guess"}}),
+                     ("query", {"params": {"token": "wrong-guess"}})):
+        guesses = [requests.get(origin(prod) + "/jupyter/api/status", verify=prod.ca, timeout=20, **kw).status_code
+                   for _ in range(80)]
+        assert set(guesses) <= {403, 429} and guesses.count(429) >= 20, (name, guesses)
+    # A body too large for the login form is refused with a sentence about the form, not the upload limit.
+    big = s.post(login, data={"password": "x" * 100_000, "_xsrf": xsrf}, verify=prod.ca, timeout=20)
+    assert big.status_code == 413 and "login form" in big.text, (big.status_code, big.text)
+
+
+def test_a_class_behind_one_address_loads_the_gallery_at_once(prod):
+    """As many cold gallery loads (~110 requests each, mostly static JavaScript) as one NAT
+    address may hold tabs (PROXY_CONNECTIONS_PER_CLIENT / 7 connections a tab), all at once:
+    none is refused (the request burst is 20 per allowed connection)."""
+    tabs = PROD_CONNECTIONS_PER_CLIENT // 7
+    html = requests.get(origin(prod) + "/app/", verify=prod.ca, timeout=30).text
+    assets = re.findall(r'(?:src|href)="\.?/?(static/[^"]+)"', html)
+    assert assets, html[:500]
+    page = ["/app/", "/app/_stcore/health", "/app/_stcore/host-config"] + [f"/app/{a}" for a in assets]
+    paths = (page * (tabs * 110 // len(page) + 1))[:tabs * 110]
+    sessions = threading.local()
+
+    def fetch(path):
+        if not hasattr(sessions, "s"):
+            sessions.s = requests.Session()
+        return sessions.s.get(origin(prod) + path, verify=prod.ca, timeout=60).status_code
+
+    with ThreadPoolExecutor(32) as pool:
+        codes = list(pool.map(fetch, paths))
+    print(f"\n{tabs} tabs, {len(codes)} requests from one address: {codes.count(200)} x 200, {codes.count(429)} x 429")
+    assert codes.count(429) == 0 and codes.count(200) == len(codes), sorted(set(codes))
 
 
 # --- TLS and cookies --------------------------------------------------------------------------
