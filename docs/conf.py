@@ -1,5 +1,10 @@
 """Sphinx configuration: MyST-NB renders Markdown pages and Jupyter notebooks."""
 import os
+import sys
+
+import fractal_kernels  # the notebook layer of the image (services/notebook/)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "_ext"))
 
 project = "fractal-notebooks"
 author = "fractal-notebooks contributors"
@@ -8,11 +13,18 @@ extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ex
               "sphinx.ext.viewcode",
               # MathJax served from this site (_static/mathjax), not from a CDN: a reader's browser
               # fetches nothing from a third party, and the math renders offline.
-              "sphinx-mathjax-offline"]
+              "sphinx-mathjax-offline",
+              # The state of the last build: a banner on the live server, a summary in the log.
+              "build_report"]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 # `page.md#a-heading` links: anchors for headings down to level 3 (checked: -n -W).
 myst_heading_anchors = 3
-exclude_patterns = ["_build", "jupyter_execute", "**/.ipynb_checkpoints"]
+# Never pages: the build's own folders, and what editors and JupyterLab leave beside the sources:
+# hidden files and folders (.ipynb_checkpoints, .Trash-<uid> of a delete, .virtual_documents,
+# .~lock files), untitled new notebooks, backups. .gitignore ignores the same names.
+exclude_patterns = ["_build", "jupyter_execute", "_ext", ".*", "**/.*", "Untitled*", "**/Untitled*", "*~", "**/*~"]
+# The live server (services/docs/Dockerfile, dev) shows a failing build on every page.
+build_report_banner = os.environ.get("DOCS_LIVE") == "1"
 html_theme = "sphinx_book_theme"
 html_title = "fractal-notebooks"
 html_theme_options = {"show_toc_level": 2}
@@ -46,7 +58,11 @@ def _fractalkit_source_hash() -> str:
 nb_execution_cache_path = os.path.join(os.environ.get("DOCS_OUT", "_build"), "jupyter-cache",
                                        f"fractalkit-{_fractalkit_source_hash()}")
 nb_execution_timeout = 300
-nb_execution_raise_on_error = True
+# A failing cell does not stop the build: build_report names the notebook, the cell and the error
+# (a banner on the live server); the production build treats it as an error (-W).
+nb_execution_raise_on_error = False
+# A notebook naming a kernel the image lacks runs on its Python kernel (the log says so).
+nb_kernel_rgx_aliases = fractal_kernels.kernel_aliases()
 nb_merge_streams = True
 # No third-party scripts in a reader's browser: myst-nb would load require.js and the widget
 # manager from CDNs to replay saved ipywidgets state. A static page cannot run the widgets'

@@ -24,6 +24,7 @@ exec jupyter lab \
   --ServerApp.port="${JUPYTER_PORT}" \
   --ServerApp.base_url="${JUPYTER_BASE_URL}" \
   --ServerApp.root_dir="${JUPYTER_ROOT}" \
+  --ContentsManager.preferred_dir="${JUPYTER_PREFERRED_DIR:-}" \
   --ServerApp.open_browser=False \
   --LabApp.check_for_updates_class=fractal_notice.WritableRootCheck \
   --ServerApp.max_body_size="$(( (${MAX_UPLOAD_MB:-25} + 1) * 1048576 ))" \
