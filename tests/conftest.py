@@ -19,6 +19,7 @@ from utils.commands import free_port, run
 from utils.engine import (DEFAULT_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE_ARM64, arm64_unavailable,
                           docker_available, require_e2e)
 from utils.git import GIT_ENV, commit_all
+from utils.notebooks import editor_droppings, notebook, write_notebook
 from utils.paths import ARTIFACTS, ROOT
 from utils.project import PROD_CONNECTIONS_PER_CLIENT, Release, make_project
 from utils.registry import Registry
@@ -91,13 +92,18 @@ def dev_stack(docker_engine, python_image, scratch):
 @pytest.fixture(scope="session")
 def prod(docker_engine, python_image, scratch):
     """The production stack with the TLS proxy (compose.yaml + compose.prod.yaml, profile proxy),
-    built and started once for tests/stack/test_prod_stack.py and test_prod_hostile.py."""
+    built and started once for tests/stack/test_prod_stack.py and test_prod_hostile.py, from a
+    checkout with editor droppings in docs/ and a failing notebook in the workspace."""
     p = make_project(scratch, python_image, "prod", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex, APP_VERSION="9.9.9",
                      GIT_SHA=uuid.uuid4().hex[:7], DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()),
                      STREAMLIT_MEMORY="2g", ALLOWED_HOSTS="notebooks.test",
                      PROXY_CONNECTIONS_PER_CLIENT=str(PROD_CONNECTIONS_PER_CLIENT))
     p.files = ["compose.yaml", "compose.prod.yaml"]
     p.ca = self_signed(p.dir / "certs" / "proxy")  # clients verify the proxy against it
+    # Built from a checkout a researcher has worked in: editor droppings beside the docs and a
+    # failing scratch notebook in the workspace; the docs build must not see them.
+    editor_droppings(p.dir / "docs", "dropping in production")
+    write_notebook(p.dir / "notebooks" / "scratch.ipynb", notebook("Scratch", "raise ValueError('scratch')"))
     try:
         p.compose("--profile", "proxy", "up", "--build", "--wait", "--detach", timeout=2400)
         yield p

@@ -72,7 +72,7 @@ def test_jupyterlab_login_open_notebook_run_first_cell(dev_stack, page):
     # JupyterLab shows "Idle" before its websocket to the new kernel is open, and a cell run in
     # that moment is silently dropped: wait for the kernel's websocket and its first message.
     with page.expect_websocket(lambda ws: "/api/kernels/" in ws.url, timeout=120_000) as ws_info:
-        page.goto(dev_stack.url("jupyter", "/lab/tree/notebooks/01-escape-time.ipynb"),
+        page.goto(dev_stack.url("jupyter", "/lab/tree/docs/notebooks/01-escape-time.ipynb"),
                   wait_until="domcontentloaded")
     ws_info.value.wait_for_event("framereceived", timeout=120_000)
     cell = page.locator(".jp-Notebook .jp-CodeCell").first

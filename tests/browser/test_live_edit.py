@@ -1,11 +1,17 @@
-"""End-to-end in a real browser: an app edited on the host re-renders without a rebuild."""
+"""End-to-end in a real browser: what is edited on the host shows without a rebuild of the images:
+an app re-renders, and the live docs say when a published notebook fails and when it is fixed."""
 from __future__ import annotations
 
 import re
+import time
+import uuid
 
 import pytest
+import requests
 
 from utils.browser import wait_until_streamlit_is_idle
+from utils.commands import wait_for
+from utils.notebooks import FOREIGN_KERNEL, KERNEL_NOTICE, notebook, write_notebook
 from utils.paths import ARTIFACTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -27,3 +33,46 @@ def test_editing_an_app_on_the_host_is_picked_up(dev_stack, page):
     finally:
         app.write_text(src)
     assert set(dev_stack.images()) == images_before
+
+
+def test_a_failing_published_notebook_is_named_on_every_page_until_fixed(dev_stack, page):
+    """A published notebook (docs/notebooks/, from another project: a kernel name the image lacks)
+    breaks on the host. The open page reloads with a banner naming the notebook, the cell and the
+    error, every other page shows it too, and it goes away by itself once the file is fixed."""
+    marker = uuid.uuid4().hex[:10]
+    path = dev_stack.dir / "docs" / "notebooks" / "99-probe.ipynb"
+    url = dev_stack.url("docs", "/notebooks/99-probe.html")
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 1))
+
+    def report():
+        return requests.get(dev_stack.url("docs", "/_build-report.json"), timeout=10).json()
+
+    def publish(*code):
+        write_notebook(path, notebook("Probe", "x = 6 * 7", *code, kernel=FOREIGN_KERNEL), owner=path.parent)
+
+    banner = page.locator("#build-report")
+    try:
+        publish(f"print('ok {marker}', x)")
+        wait_for(lambda: f"ok {marker} 42" in requests.get(url, timeout=10).text, timeout=300, interval=2,
+                 what="the new notebook's page")
+        assert KERNEL_NOTICE in dev_stack.compose("logs", "--since", since, "docs").stdout
+        page.goto(url, wait_until="networkidle")
+        assert banner.count() == 0
+
+        publish(f"raise ValueError('broken {marker}')")
+        banner.wait_for(timeout=300_000)  # the open page reloads itself after the rebuild
+        text = banner.inner_text()
+        assert "notebooks/99-probe.ipynb" in text and "cell 3" in text and f"ValueError: broken {marker}" in text, text
+        page.screenshot(path=str(ARTIFACTS / "docs-build-failed.png"))
+        page.goto(dev_stack.url("docs", "/quickstart.html"), wait_until="load")
+        banner.wait_for(timeout=30_000)
+
+        publish(f"print('fixed {marker}', x)")
+        banner.wait_for(state="detached", timeout=300_000)  # the open page reloads: no banner
+        assert report()["ok"]
+        page.goto(url, wait_until="networkidle")
+        assert f"fixed {marker} 42" in page.content() and banner.count() == 0
+    finally:
+        path.unlink(missing_ok=True)
+        wait_for(lambda: report()["ok"] and "99-probe" not in requests.get(dev_stack.url("docs", "/"), timeout=10).text,
+                 timeout=300, interval=2, what="the docs without the probe notebook")

@@ -35,7 +35,3 @@ def test_tells_a_story_and_asserts_a_measured_result(path):
     assert any(re.search(r"^\s*assert ", c, re.M) for c in code), "assert the measured result"
     assert any("plt." in c for c in code), "show a figure"
 
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_listed_in_the_docs(path):
-    assert f"notebooks/{path.stem}" in (ROOT / "docs" / "index.md").read_text()

@@ -54,18 +54,18 @@ def test_notebook_created_through_api_is_owned_by_host_user(dev_stack):
     s = requests.Session()
     s.headers["Authorization"] = f"token {dev_stack.token}"
     base = dev_stack.url("jupyter", "/api/contents")
-    assert s.put(f"{base}/e2e-scratch", json={"type": "directory"}, timeout=10).status_code in (200, 201)
+    assert s.put(f"{base}/notebooks/e2e-scratch", json={"type": "directory"}, timeout=10).status_code in (200, 201)
     nb = {"type": "notebook", "content": {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}}
-    r = s.put(f"{base}/e2e-scratch/created.ipynb", json=nb, timeout=10)
+    r = s.put(f"{base}/notebooks/e2e-scratch/created.ipynb", json=nb, timeout=10)
     assert r.status_code in (200, 201), r.text
-    host_file = dev_stack.dir / "docs" / "e2e-scratch" / "created.ipynb"
+    host_file = dev_stack.dir / "notebooks" / "e2e-scratch" / "created.ipynb"
     try:
         assert host_file.exists()
         assert host_file.stat().st_uid == HOST_UID
         assert json.loads(host_file.read_text())["nbformat"] == 4
     finally:
-        s.delete(f"{base}/e2e-scratch/created.ipynb", timeout=10)
-        s.delete(f"{base}/e2e-scratch", timeout=10)
+        s.delete(f"{base}/notebooks/e2e-scratch/created.ipynb", timeout=10)
+        s.delete(f"{base}/notebooks/e2e-scratch", timeout=10)
 
 
 def test_kernel_imports_fractalkit_and_numba(dev_stack):

@@ -8,6 +8,7 @@ HOST_UID=501 HOST_GID=20, never as root.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -87,11 +88,11 @@ def test_checkout_owner_is_the_user_with_the_same_images(owner, shared_images, p
             image_id = run(["docker", "inspect", p.container(svc), "--format", "{{.Image}}"]).stdout.strip()
             assert image_id == expected[f"{p.env['IMAGE_REPO']}/{svc}:{p.env['IMAGE_TAG']}"], svc
 
-        # A notebook saved through Jupyter's API belongs to the checkout's owner on the host.
+        # A notebook saved through Jupyter's API in the workspace belongs to the checkout's owner.
         s = jupyter_session(p)
-        r = s.put(p.url("jupyter", "/api/contents/owned.ipynb"), json=NOTEBOOK, timeout=30)
+        r = s.put(p.url("jupyter", "/api/contents/notebooks/owned.ipynb"), json=NOTEBOOK, timeout=30)
         assert r.status_code in (200, 201), r.text
-        st = (p.dir / "docs" / "owned.ipynb").stat()
+        st = (p.dir / "notebooks" / "owned.ipynb").stat()
         assert (st.st_uid, st.st_gid) == owner
 
         # Streamlit and the docs work.
@@ -141,17 +142,17 @@ def test_unwritable_checkout_is_reported_and_jupyterlab_cannot_save(shared_image
     before: the same save succeeds for the real owner in the test below)."""
     p = _up_as((501, 20), shared_images, python_image, scratch, HOST_UID="4242", HOST_GID="4242")
     try:
-        # The checkout itself is never chowned (it sits below the image's HOME, /home/app/work).
-        st = (p.dir / "docs").stat()
+        # The checkout itself is never chowned.
+        st = (p.dir / "notebooks").stat()
         assert (st.st_uid, st.st_gid) == (501, 20)
         logs = p.compose("logs", "jupyter").stdout
         # ... with its owner, and advice that fits: HOST_UID chose the user, so setting it is not the fix.
         fix = "HOST_UID/HOST_GID in .env chose 4242:4242: give the folder to 4242:4242 on the host"
-        assert "/home/app/work is not writable by UID 4242" in logs and "It belongs to 501:20." in logs, logs[-3000:]
+        assert "/srv/work/notebooks is not writable by UID 4242" in logs and "It belongs to 501:20." in logs, logs[-3000:]
         assert fix in logs and "or set HOST_UID" not in logs, logs[-3000:]
         # JupyterLab's own notification says so ...
         note = jupyter_session(p).get(p.url("jupyter", "/lab/api/update"), timeout=30).json()["notification"]
-        assert note and "/home/app/work is not writable by UID 4242" in note["message"], note
+        assert note and "/srv/work/notebooks is not writable by UID 4242" in note["message"], note
         assert "It belongs to 501:20." in note["message"] and fix in note["message"], note
         # ... and a save from the browser does not reach the disk.
         assert _saved_in_jupyterlab(p, page) is None
@@ -171,16 +172,21 @@ def test_jupyterlab_saves_notebooks_for_a_mac_owner(shared_images, python_image,
 
 
 def _saved_in_jupyterlab(p, page):
-    """Open a teaching notebook in JupyterLab and press Ctrl+S. The stat of the checkpoint the
-    save writes next to it, or None if none appeared within 20 s."""
-    page.goto(p.url("jupyter", f"/lab/tree/notebooks/01-escape-time.ipynb?token={p.token}"),
+    """Copy a teaching notebook into the workspace as the checkout's owner, open it in JupyterLab
+    and press Ctrl+S. The stat of the checkpoint the save writes next to it, or None if none
+    appeared within 20 s."""
+    mine = p.dir / "notebooks" / "mine.ipynb"
+    shutil.copy2(p.dir / "docs" / "notebooks" / "01-escape-time.ipynb", mine)
+    st = (p.dir / "notebooks").stat()
+    os.chown(mine, st.st_uid, st.st_gid)
+    page.goto(p.url("jupyter", f"/lab/tree/notebooks/mine.ipynb?token={p.token}"),
               wait_until="domcontentloaded")
     cell = page.locator(".jp-Notebook .jp-CodeCell").first
     cell.wait_for(timeout=120_000)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
     cell.click()
     page.keyboard.press("Control+s")
-    checkpoint = p.dir / "docs" / "notebooks" / ".ipynb_checkpoints" / "01-escape-time-checkpoint.ipynb"
+    checkpoint = p.dir / "notebooks" / ".ipynb_checkpoints" / "mine-checkpoint.ipynb"
     try:
         wait_for(checkpoint.exists, timeout=20, what="the checkpoint of a save")
     except AssertionError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -20,6 +21,20 @@ from utils.processes import main_pid
 
 pytestmark = pytest.mark.e2e
 SERVICES = ("streamlit", "jupyter", "docs")
+
+
+def test_the_workspace_and_editor_droppings_never_reach_the_production_docs(prod):
+    """The prod fixture's checkout has Untitled notebooks, a checkpoint, a trash folder... beside
+    the docs, each failing if executed, and a failing notebook in the workspace: the build passed
+    (warnings are errors), and the site has the curated notebooks and none of those."""
+    assert (prod.dir / "docs" / "notebooks" / "Untitled.ipynb").exists()
+    assert (prod.dir / "notebooks" / "scratch.ipynb").exists()
+    files = run(["docker", "run", "--rm", "--entrypoint", "find", prod.images()[3], "/usr/share/fractal-docs",
+                 "-name", "*.html"]).stdout.split()
+    pages = {f.removeprefix("/usr/share/fractal-docs/") for f in files}
+    assert {f"notebooks/{nb.stem}.html" for nb in (ROOT / "docs" / "notebooks").glob("*.ipynb")} <= pages
+    strays = [p for p in pages if re.search(r"Untitled|checkpoint|Trash|virtual_documents|scratch", p)]
+    assert not strays, strays
 
 
 def test_images_are_tagged_version_sha_env(prod):

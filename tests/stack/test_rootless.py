@@ -318,9 +318,9 @@ def test_rootless_engine_files_belong_to_the_host_user_and_nothing_runs_as_root(
         p.compose("up", "--build", "--wait", "--detach", timeout=3000)
 
         # A notebook saved through Jupyter's API belongs to the host user (not root, not 1000).
-        r = jupyter_session(p).put(p.url("jupyter", "/api/contents/rootless.ipynb"), json=NOTEBOOK, timeout=30)
+        r = jupyter_session(p).put(p.url("jupyter", "/api/contents/notebooks/rootless.ipynb"), json=NOTEBOOK, timeout=30)
         assert r.status_code in (200, 201), r.text
-        st = (p.dir / "docs" / "rootless.ipynb").stat()
+        st = (p.dir / "notebooks" / "rootless.ipynb").stat()
         assert (st.st_uid, st.st_gid) == (engine.uid, engine.gid)
 
         assert requests.get(p.url("streamlit", "/_stcore/health"), timeout=10).text == "ok"

@@ -20,7 +20,8 @@ __all__ = ["PROJECT_FILES", "PROD_CONNECTIONS_PER_CLIENT", "HOST_UID", "HOST_GID
 
 # What the tests copy of the repository into a scratch project (the host tree is never touched).
 PROJECT_FILES = ["compose.yaml", "compose.prod.yaml", "compose.swarm.yaml", "pyproject.toml", "uv.lock",
-                 ".streamlit", ".dockerignore", "apps", "src", "docs", "services", "certs", "scripts"]
+                 ".streamlit", ".dockerignore", ".gitignore", "apps", "src", "docs", "notebooks", "services", "certs",
+                 "scripts"]
 
 #: PROXY_CONNECTIONS_PER_CLIENT of the ``prod`` stack (conftest.py): not the default, to see the
 #: knob work.
