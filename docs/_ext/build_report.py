@@ -15,8 +15,9 @@ file, the notebook cell and the error.
 A notebook whose cell raises does not stop the build (``nb_execution_raise_on_error = False``):
 MyST-NB records the failure with the document (it stays until the notebook is read again, i.e.
 changed), which is where the report reads it, so an unchanged failing notebook keeps its banner
-across rebuilds of other pages. Notebooks that name a kernel the image lacks get a notice in the
-log (they run on the image's Python kernel: fractal_kernels, the notebook layer).
+across rebuilds of other pages. The page of a deleted document is deleted too (Sphinx would
+leave it online). Notebooks that name a kernel the image lacks get a notice in the log (they
+run on the image's Python kernel: fractal_kernels, the notebook layer).
 """
 from __future__ import annotations
 
@@ -157,6 +158,14 @@ def _source_read(app, docname, source):
         logger.info(f"{app.env.doc2path(docname, False)}: {fractal_kernels.fallback_notice(requested)}")
 
 
+def _forget_removed(app, env, added, changed, removed):
+    """Delete the pages of removed documents: Sphinx leaves them, and they would still be served."""
+    if app.builder.format == "html":
+        for docname in removed:
+            Path(app.builder.get_outfilename(docname)).unlink(missing_ok=True)
+    return []
+
+
 def _build_finished(app, exception):
     from myst_nb.sphinx_ import NbMetadataCollector
 
@@ -200,6 +209,7 @@ def setup(app):
     app.connect("config-inited", _config_inited)
     app.connect("builder-inited", _builder_inited)
     app.connect("source-read", _source_read)
+    app.connect("env-get-outdated", _forget_removed)
     app.connect("build-finished", _build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 

@@ -12,7 +12,7 @@ server (DNS rebinding) and keeps the token out of the repository:
 - **Saves.** Atomic: a file on the volume is always the old or the new one, whatever the moment
   the server is killed (``fractal_contents.AtomicContentsManager``).
 - **Kernels.** A notebook that names a kernel the image lacks runs on its Python kernel, with a
-  notice (``fractal_kernels.FallbackKernelSpecManager``), instead of failing with ``NoSuchKernel``.
+  notice (``fractal_kernel_manager.FallbackMappingKernelManager``), instead of "kernel not available".
 - **Host check.** Jupyter Server's own check (``ServerApp.allow_remote_access = False``):
   requests whose ``Host`` is neither a loopback address, ``localhost`` nor a name listed in
   ``ALLOWED_HOSTS`` get 403. Publishing on a non-loopback ``BIND_ADDRESS`` without naming the
@@ -279,7 +279,7 @@ def configure(c, environ: dict[str, str] = os.environ, state_dir: Path = STATE_D
         raise SystemExit(f"fractal-notebooks: JupyterLab refuses to start: {exc}") from None
     c.IdentityProvider.token = token
     c.ServerApp.contents_manager_class = "fractal_contents.AtomicContentsManager"
-    c.ServerApp.kernel_spec_manager_class = "fractal_kernels.FallbackKernelSpecManager"
+    c.ServerApp.kernel_manager_class = "fractal_kernel_manager.FallbackMappingKernelManager"
     c.ServerApp.allow_remote_access = False
     c.ServerApp.local_hostnames = ["localhost", *hosts]
     urls = login_urls(environ, token, hosts)

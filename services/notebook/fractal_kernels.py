@@ -5,9 +5,8 @@ Notebooks brought from other projects often name a project-specific kernel in th
 ``NoSuchKernel``. This module, installed in every image with the notebook layer (JupyterLab and
 the docs), makes every client fall back to :data:`FALLBACK` instead and say so:
 
-- **Jupyter Server** (JupyterLab, the REST API): :class:`FallbackKernelSpecManager`
-  (``ServerApp.kernel_spec_manager_class``, services/jupyter/jupyter_server_config.py) logs the
-  notice and starts the fallback kernel.
+- **Jupyter Server** (JupyterLab, the REST API): its kernel manager starts the fallback for an
+  unknown name and logs the notice (services/jupyter/fractal_kernel_manager.py).
 - **nbclient** (``NotebookClient(nb, kernel_manager_class=FallbackKernelManager)``) and
   ``jupyter nbconvert --execute`` (services/notebook/jupyter_nbconvert_config.py).
 - **The docs build**: :func:`kernel_aliases` is MyST-NB's ``nb_kernel_rgx_aliases``; the build
@@ -160,7 +159,8 @@ def _session_notebook() -> Path | None:
 def load_ipython_extension(ip) -> None:
     """IPython extension: print the fallback notice under the first cell this kernel runs.
 
-    The requested name comes from :data:`REQUESTED_ENV` (set by :class:`FallbackKernelSpecManager`)
+    The requested name comes from :data:`REQUESTED_ENV` (set by :class:`FallbackKernelSpecManager`
+    and the server's kernel manager)
     or, when the client itself chose the fallback (JupyterLab matches kernels by language), from
     the session's notebook file. Nothing happens for a notebook whose kernel is installed.
 

@@ -72,6 +72,10 @@ def test_a_failing_published_notebook_is_named_on_every_page_until_fixed(dev_sta
         assert report()["ok"]
         page.goto(url, wait_until="networkidle")
         assert f"fixed {marker} 42" in page.content() and banner.count() == 0
+
+        path.unlink()  # unpublished: its page goes too, not only its link
+        wait_for(lambda: requests.get(url, timeout=10).status_code == 404, timeout=300, interval=2,
+                 what="the deleted notebook's page to go")
     finally:
         path.unlink(missing_ok=True)
         wait_for(lambda: report()["ok"] and "99-probe" not in requests.get(dev_stack.url("docs", "/"), timeout=10).text,

@@ -210,3 +210,14 @@ def test_bad_host_uid_fails_clearly_and_runs_no_server(docker_engine, python_ima
         assert p.compose("ps", "-q", check=False).stdout.strip() == ""  # nothing left running
     finally:
         p.cleanup()
+
+
+@pytest.mark.parametrize("variable, service", [("NOTEBOOKS_DIR", "jupyter"), ("DOCS_DIR", "docs")])
+def test_a_folder_named_in_env_that_does_not_exist_is_named_and_never_created(dev_stack, variable, service):
+    """Docker creates a missing bind source owned by root (a workspace the user cannot write):
+    the stack refuses to start the service and names the folder instead."""
+    out = dev_stack.compose("run", "--rm", "--no-deps", service, "true", check=False, timeout=120,
+                            env={variable: "./no-such-folder"})
+    assert out.returncode != 0
+    assert "bind source path does not exist" in out.stderr and "no-such-folder" in out.stderr, out.stderr
+    assert not (dev_stack.dir / "no-such-folder").exists()

@@ -132,6 +132,7 @@ def test_a_notebook_naming_a_missing_kernel_runs_on_python3_with_a_notice(dev_st
             "path": path, "name": name, "type": "notebook", "kernel": {"name": kernel}})
         assert r.status_code == 201, r.text
         session = r.json()
+        assert session["kernel"]["name"] == "python3"  # what JupyterLab shows, and records on a save
         try:
             out = execute(dev_stack.url("jupyter", ""), dev_stack.token, session["kernel"]["id"], "print(6 * 7)")
             assert "42" in out and KERNEL_NOTICE in out, (kernel, out)
