@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from fractal_kernels import FALLBACK, REQUESTED_ENV, fallback_notice
+from fractal_kernels import FALLBACK, REQUESTED_ENV, fallback_notice, is_installed
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 
 __all__ = ["FallbackMappingKernelManager"]
@@ -38,8 +38,8 @@ class FallbackMappingKernelManager(AsyncMappingKernelManager):
             The kernel's id.
         """
         name = kwargs.get("kernel_name")
-        known = {n.lower() for n in self.kernel_spec_manager.find_kernel_specs()}
-        if (kernel_id is None or kernel_id not in self) and name and name.lower() not in known:
+        if (kernel_id is None or kernel_id not in self) and name \
+                and not is_installed(name, set(self.kernel_spec_manager.find_kernel_specs())):
             self.log.warning("fractal-notebooks: %s", fallback_notice(name))
             kwargs.update(kernel_name=FALLBACK, env={**(kwargs.get("env") or os.environ), REQUESTED_ENV: name})
         return await super().start_kernel(kernel_id=kernel_id, path=path, **kwargs)

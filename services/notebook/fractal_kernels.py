@@ -26,7 +26,7 @@ from jupyter_client.kernelspec import NATIVE_KERNEL_NAME, KernelSpecManager, NoS
 from jupyter_client.manager import AsyncKernelManager
 
 __all__ = ["FALLBACK", "REQUESTED_ENV", "FallbackKernelManager", "FallbackKernelSpecManager", "fallback_notice",
-           "installed_kernels", "kernel_aliases", "requested_kernel", "load_ipython_extension"]
+           "installed_kernels", "is_installed", "kernel_aliases", "requested_kernel", "load_ipython_extension"]
 
 #: The kernel every unknown name falls back to: ipykernel's Python 3, with the image's packages.
 FALLBACK = NATIVE_KERNEL_NAME
@@ -43,6 +43,23 @@ def installed_kernels() -> set[str]:
         Kernel names as Jupyter lists them (``jupyter kernelspec list``).
     """
     return set(KernelSpecManager().find_kernel_specs()) | {FALLBACK}
+
+
+def is_installed(name: str, installed: set[str] | None = None) -> bool:
+    """Whether a kernel name names an installed kernel, as Jupyter matches them (any case).
+
+    Parameters
+    ----------
+    name : str
+        A kernel name (``metadata.kernelspec.name``).
+    installed : set of str, optional
+        The installed names; default :func:`installed_kernels`.
+
+    Returns
+    -------
+    bool
+    """
+    return name.lower() in {n.lower() for n in (installed if installed is not None else installed_kernels())}
 
 
 def fallback_notice(requested: str, fallback: str = FALLBACK) -> str:
@@ -121,7 +138,7 @@ def kernel_aliases() -> dict[str, str]:
         fallback's name.
     """
     known = "|".join(re.escape(name) for name in sorted(installed_kernels()))
-    return {f"(?!(?:{known})$).*": FALLBACK}
+    return {f"(?i)(?!(?:{known})$).*": FALLBACK}  # any case, as is_installed
 
 
 def requested_kernel(notebook: dict | str | os.PathLike) -> str | None:
@@ -144,7 +161,7 @@ def requested_kernel(notebook: dict | str | os.PathLike) -> str | None:
         except (OSError, ValueError):
             return None
     name = ((notebook.get("metadata") or {}).get("kernelspec") or {}).get("name")
-    return name if isinstance(name, str) and name and name not in installed_kernels() else None
+    return name if isinstance(name, str) and name and not is_installed(name) else None
 
 
 def _session_notebook() -> Path | None:
