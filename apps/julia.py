@@ -7,13 +7,15 @@ import streamlit as st
 from gallerykit import COLORMAPS, guarded, page_config
 from fractalkit import Viewport, colorize, gif_bytes, image_bytes, julia, palette, to_indices
 
+# Every preset but the last has c in the Mandelbrot set (its critical orbit stays bounded
+# for 10**5 iterations), so its Julia set is connected; the last is a Cantor dust on purpose.
 PRESETS = {
     "Dendrite (c = i)": (0.0, 1.0),
     "Douady rabbit": (-0.123, 0.745),
-    "San Marco": (-0.75, 0.0),
-    "Siegel disk": (-0.391, -0.587),
-    "Dragon": (-0.8, 0.156),
-    "Spirals": (0.285, 0.01),
+    "San Marco (c = -3/4)": (-0.75, 0.0),
+    "Near a Siegel disk": (-0.390, -0.587),  # just inside the cardioid; the Siegel c is -0.3905-0.5868i
+    "Basilica (c = -1)": (-1.0, 0.0),
+    "Spiral dust (c outside M)": (0.285, 0.01),
 }
 
 

@@ -252,7 +252,7 @@ def julia(c: complex, viewport: Viewport, max_iter: int = 256, *, smooth: bool =
     Examples
     --------
     >>> from fractalkit import Viewport, julia
-    >>> counts = julia(-0.8 + 0.156j, Viewport(0.0, 0.0, 3.2, 64, 48), 64, smooth=False)
+    >>> counts = julia(-0.123 + 0.745j, Viewport(0.0, 0.0, 3.2, 64, 48), 64, smooth=False)  # Douady's rabbit
     >>> counts.shape, counts.dtype, int(counts.max())
     ((48, 64), dtype('int32'), 64)
     """

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import scipy.ndimage
 
 from fractalkit import Viewport, WorkLimitError, inside, julia, mandelbrot, mandelbrot_reference
 
@@ -48,10 +49,32 @@ def test_deep_zoom_float64_is_not_pixelated():
     assert len(np.unique(img[np.isfinite(img)])) > 100
 
 
-def test_julia_symmetry_and_connectedness():
-    img = julia(-0.8 + 0.156j, Viewport(0, 0, 3.2, 201, 151), 300, smooth=False)
+RABBIT = -0.123 + 0.745j  # Douady's rabbit: c in M (an attracting 3-cycle), K_c connected
+CARDIOID = -0.4 + 0.3j  # inside the main cardioid: K_c is a topological disc
+DUST = -0.8 + 0.156j  # just outside M (|c + 1| > 1/4, beside the period-2 disc): a Cantor dust
+
+
+def critical_orbit_count(c, max_iter):
+    """Escape count of the critical point z0 = 0 (the single pixel of a tiny viewport at 0)."""
+    return int(julia(c, Viewport(0.0, 0.0, 1e-9, 1, 1), max_iter, smooth=False)[0, 0])
+
+
+def test_julia_symmetry():
+    img = julia(RABBIT, Viewport(0, 0, 3.2, 201, 151), 300, smooth=False)
     np.testing.assert_array_equal(img, img[::-1, ::-1])  # z -> -z symmetry
     assert inside(julia(0j, Viewport(0, 0, 1.0, 9, 9), 100, smooth=False), 100).all()
+
+
+def test_julia_connectedness():
+    """Fatou-Julia: K_c is connected iff the critical orbit stays bounded, a Cantor dust if not."""
+    assert critical_orbit_count(RABBIT, 100_000) == 100_000
+    assert critical_orbit_count(CARDIOID, 100_000) == 100_000
+    assert critical_orbit_count(DUST, 100_000) < 1000
+    # and what the pixels show: one piece inside the cardioid, hundreds of specks outside M
+    vp = Viewport(0, 0, 3.2, 201, 151)
+    eight = np.ones((3, 3), bool)
+    assert scipy.ndimage.label(inside(julia(CARDIOID, vp, 300, smooth=False), 300), eight)[1] == 1
+    assert scipy.ndimage.label(inside(julia(DUST, vp, 300, smooth=False), 300), eight)[1] > 100
 
 
 def test_work_caps():
