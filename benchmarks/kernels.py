@@ -106,8 +106,9 @@ def main(argv=None) -> int:
     row("mandelbrot 480x270@256: numba vs numpy", t_nb, t_np, "numpy vectorised")
 
     img = np.random.default_rng(0).random((4096, 4096)) < 0.05
-    t_box = best_of(lambda: fk.box_counts(img), args.reps)
-    row("box counting 4096^2", t_box, goal="<= 0.030 s", ok=t_box <= 0.030)
+    # Every grid placement at 4 sizes per octave (issue 27): interactive on a 4096² upload.
+    t_box = best_of(lambda: fk.box_counting_dimension(img), 2)
+    row("box-counting dimension 4096^2, all grid offsets", t_box, goal="<= 1.0 s", ok=t_box <= 1.0)
     t_fbm = best_of(lambda: fk.fbm_surface(4096, 0.7, 1), 3)
     row("fBm 4096^2 float32", t_fbm, goal="<= 0.7 s", ok=t_fbm <= 0.7)
     frames = np.stack([fk.to_indices(fk.julia(complex(-0.8, 0.156 + 0.002 * k), fk.Viewport(0, 0, 3.2, 512, 512), 128),

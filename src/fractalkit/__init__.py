@@ -11,10 +11,15 @@ from .escape import Viewport, inside, julia, mandelbrot, mandelbrot_reference
 from .ifs import BARNSLEY_FERN, BARNSLEY_FERN_P, SIERPINSKI, SIERPINSKI_P, chaos_game
 from .limits import WorkLimitError
 from .lsystem import LSYSTEMS, LSystem, expand, lsystem_segments, turtle
-from .measure import Fit, box_counting_dimension, box_counts, hurst_exponent, mass_radius_dimension
+from .multifractal import (MultifractalSpectrum, correlation_dimension, correlation_sum, delay_embedding,
+                           generalized_dimensions, multifractal_spectrum, theiler_window)
+from .measure import (BoxCounts, Fit, Lacunarity, box_counting_dimension, box_counts, differential_box_counting,
+                      lacunarity, mass_radius_dimension)
+from .selfaffine import dfa, hurst_exponent, spectral_hurst, structure_function, variogram
 from .raster import density, rasterize_segments
 from .render import colorize, gif_bytes, image_bytes, palette, to_indices
-from .surfaces import diamond_square, fbm_1d, fbm_surface, pink_noise
+from .surfaces import (EmbeddingError, SynthesisFallbackWarning, diamond_square, fbm, fbm_1d, fbm_surface,
+                       fbm_surface_exact, fgn, pink_noise)
 from .trees import Segments, Squares, nan_path, polygon_path, pythagoras_tree, segment_count, tree_2d, tree_3d
 
 __version__ = "0.1.0"
@@ -31,9 +36,14 @@ __all__ = [
     # diffusion-limited aggregation
     "Cluster", "dla", "gyration_dimension",
     # random fractal surfaces and signals
-    "fbm_surface", "fbm_1d", "pink_noise", "diamond_square",
+    "fgn", "fbm", "fbm_surface_exact", "fbm_surface", "fbm_1d", "pink_noise", "diamond_square",
+    "SynthesisFallbackWarning", "EmbeddingError",
     # measuring
-    "Fit", "box_counts", "box_counting_dimension", "mass_radius_dimension", "hurst_exponent",
+    "Fit", "BoxCounts", "box_counts", "box_counting_dimension", "mass_radius_dimension", "Lacunarity", "lacunarity",
+    "differential_box_counting", "hurst_exponent",
+    "dfa", "variogram", "structure_function", "spectral_hurst",
+    "MultifractalSpectrum", "multifractal_spectrum", "generalized_dimensions", "correlation_sum",
+    "correlation_dimension", "delay_embedding", "theiler_window",
     # rasterizing and rendering
     "density", "rasterize_segments", "palette", "to_indices", "colorize", "image_bytes", "gif_bytes",
     # errors

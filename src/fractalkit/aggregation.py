@@ -132,16 +132,31 @@ def dla(particles: int = 5000, size: int | None = None, seed: int = 0,
     return Cluster(grid, done + 1, float(r_max))
 
 
-def gyration_dimension(cluster: Cluster, n_min: int = 100):
-    """Fractal dimension from the growth law ``N ~ Rg(N)**D`` (radius of gyration).
+def gyration_dimension(cluster: Cluster, n_min: int = 100, *, confidence: float = 0.95):
+    """Fractal dimension from the growth law ``N ~ Rg(N)**D`` (radius of gyration), with its interval.
 
     Uses the arrival order stored in the grid: ``Rg`` of the first ``N`` particles is
-    measured for ``N`` geometrically spaced from ``n_min`` to all. About 1.71 for 2D DLA.
+    measured for ``N`` geometrically spaced from ``n_min`` to all, and ``log N`` is fitted
+    against ``log Rg`` over all of them (``n_min`` sets the range). About 1.71 for 2D DLA.
+
+    Parameters
+    ----------
+    cluster : Cluster
+        A grown cluster (:func:`dla`).
+    n_min : int
+        Fewest particles fitted: the growth law holds once the cluster has a few branches.
+    confidence : float
+        Level of the confidence interval.
 
     Returns
     -------
-    fractalkit.measure.Fit
-        ``value`` is ``D``; ``x`` radii of gyration, ``y`` particle counts.
+    fractalkit.scaling.Fit
+        ``value`` is ``D``; ``x`` radii of gyration (lattice units), ``y`` particle counts. The
+        interval adds in quadrature the regression standard error and half the spread of the
+        estimates over sub-ranges spanning at least half of the range in ``log Rg``: ``Rg(N)`` is
+        cumulative, so neighbouring points are strongly correlated and the regression term alone
+        would be far too small. It describes this one cluster's growth; clusters grown with other
+        seeds scatter by about 0.05 (15 000 particles).
 
     Raises
     ------
@@ -156,10 +171,12 @@ def gyration_dimension(cluster: Cluster, n_min: int = 100):
     Examples
     --------
     >>> from fractalkit import dla, gyration_dimension
-    >>> round(gyration_dimension(dla(5000, seed=0)).value, 1)
-    1.7
+    >>> fit = gyration_dimension(dla(5000, seed=0))
+    >>> round(fit.value, 1), fit.symbol, fit.method
+    (1.7, 'D', 'radius of gyration')
     """
-    from .measure import Fit, loglog_fit
+    from .measure import _combine, _regression_se, _subrange_spread
+    from .scaling import fit_power_law
 
     g = cluster.grid
     ys, xs = np.nonzero(g)
@@ -170,6 +187,7 @@ def gyration_dimension(cluster: Cluster, n_min: int = 100):
     r2 = ((ys[order] - c) ** 2 + (xs[order] - c) ** 2).astype(np.float64)
     n = np.unique(np.geomspace(n_min, r2.size, 12).astype(np.int64))
     rg = np.sqrt(np.cumsum(r2)[n - 1] / n)
-    used = np.ones(n.size, dtype=bool)
-    slope, intercept, r2fit = loglog_fit(rg, n.astype(np.float64), used)
-    return Fit(slope, slope, intercept, rg, n.astype(np.float64), used, r2fit)
+    fit = fit_power_law(rg, n.astype(np.float64), scale_range=(float(rg.min()), float(rg.max())),
+                        confidence=confidence, symbol="D", scale_symbol="R_g", unit="lattice units",
+                        method="radius of gyration")
+    return _combine(fit, {"regression": _regression_se(fit), "sub-ranges": _subrange_spread(fit)})

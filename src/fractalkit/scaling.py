@@ -15,6 +15,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+import numba as nb
 import numpy as np
 from scipy import stats
 
@@ -222,17 +223,67 @@ def choose_scaling_range(x: np.ndarray, y: np.ndarray, allowed: np.ndarray | Non
         raise ValueError(f"only {idx.size} usable scales; a power-law fit needs at least {min_points}")
     lx, ly = np.log(x[idx]), np.log(y[idx])
     total = lx[-1] - lx[0]
-    best, best_se = (0, idx.size - 1), math.inf
-    for i in range(idx.size):
-        for j in range(i + min_points - 1, idx.size):
-            if lx[j] - lx[i] < min_span * total - 1e-12:
-                continue
-            se = _ols(lx[i:j + 1], ly[i:j + 1])[3]
-            if se < best_se - 1e-15:
-                best, best_se = (i, j), se
+    best = _best_window(lx, ly, min_points, min_span * total - 1e-12)
     used = np.zeros(x.shape, dtype=bool)
     used[idx[best[0]:best[1] + 1]] = True
     return used
+
+
+@nb.njit(cache=True, nogil=True)
+def _npsum(a):  # pragma: no cover - numba
+    """``numpy.sum`` of a contiguous float64 array, in numpy's own (pairwise) order, bit for bit."""
+    n = a.size
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[i]
+        return res
+    if n <= 128:
+        r = a[:8].copy()
+        m = n - n % 8
+        for i in range(8, m, 8):
+            for j in range(8):
+                r[j] += a[i + j]
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for i in range(m, n):
+            res += a[i]
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _npsum(a[:n2]) + _npsum(a[n2:])
+
+
+@nb.njit(cache=True, nogil=True)
+def _best_window(lx, ly, min_points, min_width):  # pragma: no cover - numba
+    """First window ``(i, j)`` (in loop order) whose slope has the smallest standard error.
+
+    The windows of :func:`choose_scaling_range`: at least ``min_points`` points, spanning at
+    least ``min_width`` in ``log x``; the arithmetic of :func:`_ols` in the same order (same
+    result to the last bit), compiled: it runs for every bootstrap replicate of every estimator.
+    """
+    m = lx.size
+    bi, bj = 0, m - 1
+    best = np.inf
+    for i in range(m):
+        for j in range(i + min_points - 1, m):
+            if lx[j] - lx[i] < min_width:
+                continue
+            k = j - i + 1
+            x = lx[i:j + 1]
+            y = ly[i:j + 1]
+            mx = _npsum(x) / k
+            my = _npsum(y) / k
+            dx = x - mx
+            sxx = _npsum(dx ** 2)
+            if sxx == 0.0:
+                raise ValueError("a power law needs at least two distinct scales")
+            slope = _npsum(dx * (y - my)) / sxx
+            intercept = my - slope * mx
+            ssr = _npsum((y - (slope * x + intercept)) ** 2)
+            se = math.sqrt(ssr / (k - 2) / sxx)
+            if se < best - 1e-15:
+                bi, bj, best = i, j, se
+    return bi, bj
 
 
 def fit_power_law(x: np.ndarray, y: np.ndarray, *, scale_range: tuple[float, float] | None = None,

@@ -41,7 +41,7 @@ def _bits(*arrays) -> bytes:
 
 def _cases() -> dict:
     """Kernel name -> call returning the bytes of its results (fresh output buffers each call)."""
-    from fractalkit import escape, measure
+    from fractalkit import escape, measure, selfaffine
 
     re, im = Viewport(-0.5, 0.0, 3.0, 600, 450).axes()
     jre, jim = Viewport(0.0, 0.0, 3.2, 400, 300).axes()
@@ -58,15 +58,29 @@ def _cases() -> dict:
         escape._julia_kernel(jre, jim, -0.8, 0.156, 200, False, out)
         return _bits(out)
 
-    def or_reduce():
-        out, total = measure._or_reduce(grid)
-        return _bits(out, np.int64(total))
+    surface = np.cumsum(rng.random((512, 512)) - 0.5, axis=0)
+    series = np.cumsum(rng.standard_normal(1 << 16))
+    scales = np.unique(np.geomspace(4, 1 << 14, 40).astype(np.int64))
+    sizes = np.array([[1, 0, 0], [5, 2, 1], [7, 3, 6], [64, 10, 40]])
+    radii2 = (2.0 ** (np.arange(45) / 4)) ** 2
 
-    def count():
-        return _bits(np.int64(measure._count(grid)))
+    def radial_counts():
+        c, far = measure._radial_counts(grid, 511.5, 511.5, radii2)
+        return _bits(c, np.float64(far))
 
-    return {"fractalkit.escape._mandelbrot_kernel": mandel, "fractalkit.escape._julia_kernel": julia,
-            "fractalkit.measure._or_reduce": or_reduce, "fractalkit.measure._count": count}
+    return {
+        "fractalkit.escape._mandelbrot_kernel": mandel, "fractalkit.escape._julia_kernel": julia,
+        "fractalkit.measure._positions": lambda: _bits(np.int64(measure._positions(grid, 7, np.empty_like(grid)))),
+        "fractalkit.measure._sat": lambda: _bits(measure._sat(grid)),
+        "fractalkit.measure._grid_counts": lambda: _bits(measure._grid_counts(measure._sat(grid), sizes)),
+        "fractalkit.measure._radial_counts": radial_counts,
+        "fractalkit.measure._gliding_moments": lambda: _bits(np.array(
+            measure._gliding_moments(grid, 9, np.empty((1024, 1016), np.int32), np.int32(0)))),
+        "fractalkit.measure._dbc_boxes": lambda: _bits(np.array(measure._dbc_boxes(surface, 6, 1, 2, 0.5))),
+        "fractalkit.selfaffine._dfa_fluctuation": lambda: _bits(selfaffine._dfa_fluctuation(series, scales, 2, True)),
+        "fractalkit.selfaffine._sf_1d": lambda: _bits(selfaffine._sf_1d(series, scales, 2.0)),
+        "fractalkit.selfaffine._sf_2d": lambda: _bits(selfaffine._sf_2d(surface, scales[scales < 256], 2.0)),
+    }
 
 
 def hammer(threads: int = 6, rounds: int = 10) -> dict:
