@@ -52,6 +52,10 @@ with guarded():
              caption=f"{cluster.particles:,} particles, radius {cluster.radius:.0f} lattice units")
     if cluster.particles >= 200:
         fit = gyration_dimension(cluster, n_min=min(100, cluster.particles // 4))
-        c2.metric("Measured dimension D (N ∝ R_g^D)", f"{fit.value:.3f}", f"{fit.value - 1.71:+.3f} vs 1.71")
+        lo, hi = fit.fit_range
+        c2.metric("Measured dimension D (N ∝ R_g^D)", f"{fit.value:.3f}", f"± {fit.half_width:.3f}", delta_color="off",
+                  delta_arrow="off", delta_description=f"{fit.confidence:.0%} interval, R_g = {lo:.3g}…{hi:.3g}",
+                  help="; ".join((f"uncertainty: {fit.uncertainty}", *fit.notes)))
+        c2.markdown(f"**{fit}** · 2-D DLA: D ≈ 1.71")
         c2.plotly_chart(loglog_figure(fit, "radius of gyration R_g", "particles N", "Growth law"),
                         width="stretch")

@@ -17,9 +17,14 @@ COLS = ["a", "b", "c", "d", "e", "f", "p"]
 def render(maps: np.ndarray, probs: np.ndarray, n: int, size: int, seed: int, cmap: str):
     pts, _ = chaos_game(maps, probs, n, seed=seed)
     dens = density(pts, (size, size))
-    dim = box_counting_dimension(dens > 0).value if n >= 100_000 else float("nan")
+    fit, why = None, f"measured from 100,000 points up ({n:,} drawn)"
+    if n >= 100_000:
+        try:
+            fit = box_counting_dimension(dens > 0)
+        except ValueError as exc:  # e.g. an attractor a few pixels wide: the picture still shows
+            why = str(exc)
     return image_bytes(colorize(np.where(dens > 0, dens, np.nan), cmap, log=True,
-                                nan_color=(255, 255, 255))), dim
+                                nan_color=(255, 255, 255))), fit, why
 
 
 page_config("IFS")
@@ -44,7 +49,14 @@ with guarded():
         raise ValueError("add at least one map")
     if np.isnan(arr).any():
         raise ValueError("every cell of the map table needs a number")
-    png, dim = render(arr[:, :6], arr[:, 6], int(n), int(size), int(seed), cmap)
+    png, fit, why = render(arr[:, :6], arr[:, 6], int(n), int(size), int(seed), cmap)
     st.image(png, caption=f"{n:,} points")
-    if np.isfinite(dim):
-        st.metric("Box-counting dimension of the attractor image", f"{dim:.3f}")
+    if fit is not None:
+        lo, hi = fit.fit_range
+        st.metric("Box-counting dimension of the attractor image", f"{fit.value:.3f}", f"± {fit.half_width:.3f}",
+                  delta_color="off", delta_arrow="off",
+                  delta_description=f"{fit.confidence:.0%} interval, s = {lo:g}…{hi:g} px",
+                  help="; ".join((f"uncertainty: {fit.uncertainty}", *fit.notes)))
+        st.markdown(f"**{fit}**")
+    else:
+        st.caption(f"Box-counting dimension: {why}.")

@@ -1,7 +1,7 @@
 """Figures the gallery pages share: PNG bytes of a matplotlib figure, a log-log fit plot, colour maps."""
 from __future__ import annotations
 
-__all__ = ["COLORMAPS", "fig_png", "loglog_figure"]
+__all__ = ["COLORMAPS", "fig_png", "local_slopes_figure", "loglog_figure"]
 
 #: Matplotlib colour maps offered by the pages' "Colours" choices.
 COLORMAPS = ["magma", "inferno", "viridis", "twilight_shifted", "cubehelix", "plasma", "turbo", "gray"]
@@ -61,4 +61,42 @@ def loglog_figure(fit, xlabel: str, ylabel: str, title: str):
                     name=f"slope {fit.slope:.3f}")
     fig.update_layout(title=title, height=380, margin=dict(l=10, r=10, t=40, b=10),
                       xaxis=dict(type="log", title=xlabel), yaxis=dict(type="log", title=ylabel))
+    return fig
+
+
+def local_slopes_figure(fit, xlabel: str, title: str):
+    """A Plotly plot of a fit's local slopes: the estimate between neighbouring scales.
+
+    A plateau over the fitted range means one power law holds there; a trend means it does not.
+
+    Parameters
+    ----------
+    fit : fractalkit.scaling.Fit
+        A fit with ``local_slopes``, ``fit_range``, ``value``, ``ci`` and ``symbol``.
+    xlabel, title : str
+        Axis label of the scales, and the title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The local estimates against scale (log axis), the fitted range shaded and the
+        estimate with its confidence interval as a line and a band across it.
+    """
+    import math
+
+    import numpy as np
+    import plotly.graph_objects as go
+
+    with np.errstate(divide="ignore", invalid="ignore"):  # an empty scale (y = 0) has no local slope
+        sx, sv = fit.local_slopes
+    ok = np.isfinite(sx) & np.isfinite(sv)
+    lo, hi = fit.fit_range
+    fig = go.Figure()
+    fig.add_vrect(x0=lo, x1=hi, fillcolor="lightblue", opacity=0.25, line_width=0)
+    if all(math.isfinite(c) for c in fit.ci):
+        fig.add_hrect(y0=fit.ci[0], y1=fit.ci[1], fillcolor="orange", opacity=0.25, line_width=0)
+    fig.add_hline(y=fit.value, line_dash="dash", line_color="orange")
+    fig.add_scatter(x=sx[ok], y=sv[ok], mode="lines+markers", name=f"local {fit.symbol}")
+    fig.update_layout(title=title, height=380, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
+                      xaxis=dict(type="log", title=xlabel), yaxis=dict(title=f"local {fit.symbol}"))
     return fig

@@ -30,6 +30,7 @@ PAGES = [
     GalleryPage("dla.py", "DLA growth", "❄️"),
     GalleryPage("fbm.py", "fBm surfaces", "🏔️"),
     GalleryPage("box_counting.py", "Box-counting analysis", "🔲"),
+    GalleryPage("analyse.py", "Analyse your data", "🔬"),
 ]
 
 #: The page served at ``/`` unless ``STREAMLIT_APP`` names another.

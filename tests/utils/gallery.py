@@ -9,8 +9,9 @@ from .paths import ROOT
 __all__ = ["APPS_DIR", "ENTRY", "HOME", "PAGE_FILES", "PAGES", "TITLES", "URL_PATHS"]
 
 APPS_DIR = ROOT / "apps"
-if str(APPS_DIR) not in sys.path:  # as Streamlit runs the entry file: its folder on the path
-    sys.path.insert(0, str(APPS_DIR))
+if str(APPS_DIR) not in sys.path:  # as Streamlit runs the entry file: its folder on the path,
+    # but last, so that a page's name (apps/fbm.py) never hides a package of the same name (fbm).
+    sys.path.append(str(APPS_DIR))
 
 from gallerykit import DEFAULT_HOME, PAGES  # noqa: E402
 
