@@ -430,7 +430,7 @@ class MultifractalSpectrum:
         Float64 ``(k,)``: Hölder exponent ``α(q)`` and the dimension ``f(q)`` of the set where
         the measure scales with it (Chhabra-Jensen), with their standard errors.
     scales : numpy.ndarray
-        Float64 ``(n,)``: every box size measured, in :attr:`unit`.
+        Float64 ``(n,)``: every box size measured, in ``unit``.
     boxes : numpy.ndarray
         Int64 ``(n,)``: occupied boxes at each size.
     used : numpy.ndarray
@@ -440,7 +440,7 @@ class MultifractalSpectrum:
     D_fits, alpha_fits, f_fits : tuple of Fit
         One :class:`~fractalkit.scaling.Fit` per ``q`` (for plots: ``x``, ``y``, local slopes).
     unit : str
-        Unit of :attr:`scales`: ``"px"`` for an image, ``""`` (the points' units) for points.
+        Unit of ``scales``: ``"px"`` for an image, ``""`` (the points' units) for points.
     confidence : float
         Level of the ``*_ci`` intervals.
     method : str
@@ -496,7 +496,7 @@ class MultifractalSpectrum:
         return self._ci(self.f_fits)
 
     def fit(self, q: float) -> Fit:
-        """The :class:`~fractalkit.scaling.Fit` of ``D_q`` for one of the orders in :attr:`q`."""
+        """The :class:`~fractalkit.scaling.Fit` of ``D_q`` for one of the orders in ``q``."""
         i = np.flatnonzero(np.isclose(self.q, q, rtol=0, atol=1e-9))
         if i.size == 0:
             raise KeyError(f"q = {q} is not one of the orders computed")
@@ -671,7 +671,7 @@ def multifractal_spectrum(measure, q=None, *, scale_range: tuple[float, float] |
     which is dominated by the boxes holding the fewest points, and so does any box that clips
     the edge of the support: negative ``q`` do not steer the choice of the range.
 
-    Each standard error adds in quadrature, as :func:`fractalkit.box_counting_dimension` does:
+    Each standard error adds in quadrature, as :func:`fractalkit.measure.box_counting_dimension` does:
     the regression error of the slope (t-interval), the **grid offsets** term (standard
     deviation of the slopes over the shifted grids) and the **sub-range** term (half the spread
     of the slopes over sub-ranges spanning at least half the fitted range). Each ``Fit``'s

@@ -41,15 +41,15 @@ class Fit:
         Bool ``(n,)``: the points inside the fitted scaling range.
     r2 : float
         Coefficient of determination of the fit. It stays near 1 even when the estimate is
-        several percent off; judge a fit by :attr:`ci` and :attr:`local_slopes` instead.
+        several percent off; judge a fit by ``ci`` and :attr:`local_slopes` instead.
     stderr : float
         Standard error of ``value``.
     ci : (float, float)
-        Confidence interval of ``value`` at level :attr:`confidence`.
+        Confidence interval of ``value`` at level ``confidence``.
     confidence : float
-        Level of :attr:`ci` (0.95 by default).
+        Level of ``ci`` (0.95 by default).
     uncertainty : str
-        How :attr:`stderr` was obtained, e.g. ``"regression"``, ``"grid offsets"``,
+        How ``stderr`` was obtained, e.g. ``"regression"``, ``"grid offsets"``,
         ``"parametric bootstrap (200 exact fGn)"``.
     symbol, scale_symbol, unit : str
         For printing: ``"D"``, ``"s"`` and ``"px"`` give ``D = ... (s = 2…256 px)``.
@@ -88,7 +88,7 @@ class Fit:
 
     @property
     def half_width(self) -> float:
-        """Half the width of :attr:`ci` (the ``±`` in ``str(fit)``)."""
+        """Half the width of ``ci`` (the ``±`` in ``str(fit)``)."""
         return 0.5 * (self.ci[1] - self.ci[0])
 
     @property

@@ -27,8 +27,8 @@ procedure (scaling range chosen anew each time), and the root mean square error 
 estimates about the ``H`` they were made with (spread, and bias if any) is the standard
 error; the interval is ``value ± z * stderr``. It therefore assumes the data are fBm-like;
 where that model does not apply (an estimate outside ``0 < H < 1``), or the input is too
-large for :data:`MIN_BOOTSTRAP` replicates within the work caps, the regression interval
-is reported and :attr:`Fit.notes` says so.
+large for ``MIN_BOOTSTRAP`` replicates within the work caps, the regression interval
+is reported and ``Fit.notes`` says so.
 
 All kernels are numba-compiled with the GIL released, use no global state and are
 deterministic for a given ``seed``.
@@ -52,7 +52,7 @@ __all__ = ["dfa", "structure_function", "variogram", "spectral_hurst", "hurst_ex
 #: Replicates of the parametric bootstrap behind every interval, unless the caller says.
 DEFAULT_BOOTSTRAP = 100
 #: Most samples (series length times replicates) one bootstrap of a 1-D series simulates;
-#: longer series get fewer replicates (at least :data:`MIN_BOOTSTRAP`, else no bootstrap).
+#: longer series get fewer replicates (at least ``MIN_BOOTSTRAP``, else no bootstrap).
 MAX_BOOTSTRAP_SAMPLES = 1 << 24
 #: The same for surfaces, in pixels (exact surfaces cost far more per pixel than series):
 #: 64 replicates of 256 x 256, 16 of 512 x 512, none beyond 1024 x 1024.

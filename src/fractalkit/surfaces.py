@@ -142,7 +142,7 @@ def fgn(n: int, hurst: float, seed: int = 0, sigma: float = 1.0) -> np.ndarray:
         Hurst exponent ``H`` in (0, 1); ``H = 0.5`` is white noise, ``H > 0.5`` positively
         correlated, ``H < 0.5`` negatively.
     seed : int
-        Seed of a private :func:`numpy.random.default_rng`; the same seed gives the same
+        Seed of a private ``numpy.random.default_rng``; the same seed gives the same
         series on every platform and thread (no global state is touched).
     sigma : float
         Standard deviation of each sample (> 0), in the units of the signal.
@@ -401,7 +401,7 @@ def fbm_surface_exact(shape: int | tuple[int, int] = 256, hurst: float = 0.5, se
     hurst : float
         Hurst exponent ``H`` in (0, 1).
     seed : int
-        Seed of a private :func:`numpy.random.default_rng`; same seed, same surface.
+        Seed of a private ``numpy.random.default_rng``; same seed, same surface.
     sigma : float
         ``sqrt(E[(B[p] - B[q])**2])`` at a distance of one pixel (> 0).
 
