@@ -240,7 +240,8 @@ def _set_spectrum(binary, p, rng):
 
 
 def _surface_spectrum(z, p, rng):
-    masses = z if z.dtype == np.bool_ else z - z.min()  # the heights above their minimum; same dtype
+    # the heights above their minimum, in float64 (an int16 raster's range can exceed int16)
+    masses = z if z.dtype == np.bool_ else z.astype(np.float64) - float(z.min())
     return multifractal_spectrum(masses, Q_ORDERS, scale_range=rng)
 
 
@@ -472,7 +473,7 @@ def report_rows(results: list[Result]) -> list[dict]:
         base = {"measure": title, "method": fit.method or r.title, "symbol": fit.symbol, "value": fit.value,
                 "stderr": fit.stderr, "ci_low": fit.ci[0], "ci_high": fit.ci[1], "confidence": fit.confidence,
                 "range": f"{lo:.6g}…{hi:.6g}", "range_low": lo, "range_high": hi, "unit": fit.unit,
-                "uncertainty": fit.uncertainty, "shown": str(fit)}
+                "uncertainty": fit.uncertainty, "notes": " · ".join(fit.notes), "shown": str(fit)}
         rows.append(base)
         if r.derived:
             d, (clo, chi) = derived_dimension(fit, r.derived)
@@ -513,9 +514,9 @@ def _fits_json(r: Result) -> dict:
 
 
 def report_csv(results: list[Result]) -> str:
-    """One row per measure: measure, method, symbol, value, stderr, ci_low, ci_high, range, unit."""
+    """One row per measure: measure, method, symbol, value, stderr, ci_low, ci_high, range, unit, notes."""
     cols = ["measure", "method", "symbol", "value", "stderr", "ci_low", "ci_high", "confidence", "range",
-            "range_low", "range_high", "unit", "uncertainty"]
+            "range_low", "range_high", "unit", "uncertainty", "notes"]
     return pd.DataFrame(report_rows(results), columns=cols).to_csv(index=False)
 
 

@@ -55,6 +55,8 @@ with guarded():
     else:
         grey = example(name)
     binary = grey < threshold if invert else grey >= threshold
+    if source == "Upload" and image.dtype.kind == "f":
+        binary &= np.isfinite(image)  # NaN or infinite pixels are never part of the set
     if not binary.any():
         raise ValueError("no pixel is in the set at this threshold: move the threshold or invert")
     if auto:

@@ -78,16 +78,16 @@ with guarded():
     c1.image(image_bytes(colorize(z, cmap)), caption=f"{size}² surface, H = {h:.2f} ({method})", width="stretch")
     honest = fit_s.uncertainty.startswith("parametric bootstrap")
     for fit, name in ((fit_s, "power spectrum"), (fit_v, "variogram")):
-        pm = f" ± {fit.half_width:.3f}" if fit.uncertainty.startswith("parametric bootstrap") else ""
+        pm = f" ± {fit.half_width:.3f}" + ("" if fit.uncertainty.startswith("parametric bootstrap") else "*")
         c2.metric(f"Measured H ({name})", f"{fit.value:.3f}{pm}", f"{fit.value - h:+.3f} from the H asked for",
                   delta_color="off", help=f"{fit.confidence:.0%} interval {fit.ci[0]:.3f}…{fit.ci[1]:.3f}, "
                                           f"{fit.uncertainty}.")
         c2.caption(f"`{fit}` · {fit.method}, {fit.uncertainty}" + "".join(f" · {n}" for n in fit.notes))
     if not honest:
-        c2.caption("The ± above is the regression interval, far too narrow (neighbouring scales share data): "
+        c2.caption("\\* The ± above is the regression interval, far too narrow (neighbouring scales share data): "
                    "switch on *Honest interval* in the sidebar for the bootstrap one.")
     c2.metric("Fractal dimension 3 − H (spectrum)",
-              f"{3 - fit_s.value:.3f}" + (f" ± {fit_s.half_width:.3f}" if honest else ""))
+              f"{3 - fit_s.value:.3f} ± {fit_s.half_width:.3f}" + ("" if honest else "*"))
     if method != EXACT:
         c2.caption("Only exact fBm has the spectrum and variogram the estimators assume at every scale; "
                    "the other methods' surfaces may measure a few hundredths off the H asked for.")

@@ -199,7 +199,8 @@ def speed(n_series: int, side: int) -> list[dict]:
     def report(name, t, base, base_name):
         ratio = base / t if base else None
         rows.append({"case": name, "seconds": t, "baseline": base_name, "baseline_seconds": base, "speedup": ratio,
-                     "goal": "≥ 1.0× (not slower)" if base else "", "met": bool(ratio is None or ratio >= 1.0)})
+                     "goal": "≥ 1.0× (not slower)" if base else "no oracle library: time only",
+                     "met": bool(ratio >= 1.0) if base else None})
         tail = f"  vs {base_name} {base:.3f} s -> {ratio:.2f}×" if base else ""
         print(f"  {name:<48} {t:8.3f} s{tail}", flush=True)
 
@@ -251,8 +252,10 @@ def main() -> int:
         t0 = time.perf_counter()
         out["sections"][name] = {"rows": run(), "seconds": time.perf_counter() - t0}
     rows = [r for s in out["sections"].values() for r in s["rows"]]
-    missed = [r["case"] for r in rows if not r.get("met", True)]
-    print(f"\n{len(rows) - len(missed)} of {len(rows)} goals met" + ("; missed:\n  " + "\n  ".join(missed) if missed else ""))
+    judged = [r for r in rows if r.get("met") is not None]
+    missed = [r["case"] for r in judged if not r["met"]]
+    print(f"\n{len(judged) - len(missed)} of {len(judged)} goals met ({len(rows) - len(judged)} rows have no goal)"
+          + ("; missed:\n  " + "\n  ".join(missed) if missed else ""))
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, default=float))
     return 0

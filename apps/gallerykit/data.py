@@ -25,6 +25,10 @@ from typing import NamedTuple
 import numpy as np
 
 from fractalkit.limits import MAX_PIXELS
+# A series is read if the estimators can take it: from their minimum (MIN_SERIES) up to the
+# exact generators' cap (MAX_SERIES, 2**22 samples), which their bootstrap intervals simulate.
+from fractalkit.selfaffine import MIN_SERIES
+from fractalkit.surfaces import MAX_SERIES
 
 __all__ = ["IMAGE_TYPES", "MAX_DECODE_BYTES", "MAX_DECODE_PIXELS", "MAX_SERIES", "MIN_SERIES", "SERIES_TYPES",
            "Series", "csv_columns", "downscale", "image_format", "read_image", "read_series", "read_upload",
@@ -35,10 +39,6 @@ __all__ = ["IMAGE_TYPES", "MAX_DECODE_BYTES", "MAX_DECODE_PIXELS", "MAX_SERIES",
 MAX_DECODE_PIXELS = 64_000_000
 #: Largest decoded image in bytes (pixels x bytes per sample): 64 megapixels of float32.
 MAX_DECODE_BYTES = 256 * 2**20
-#: Longest series read from a CSV, in samples (2**22, 32 MB of float64).
-MAX_SERIES = 2**22
-#: Shortest series worth analysing, in samples.
-MIN_SERIES = 32
 #: File name extensions of the uploaders: images, series.
 IMAGE_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff"]
 SERIES_TYPES = ["csv", "tsv", "txt"]
@@ -175,7 +175,7 @@ def _read_pillow(data: bytes) -> np.ndarray:
                          "it was refused before decoding") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise ValueError(_NOT_AN_IMAGE) from None
-    _check_decode_size((im.height, im.width), {"I": 4, "F": 4, "I;16": 2, "I;16B": 2, "I;16L": 2}.get(im.mode, 1))
+    _check_decode_size((im.height, im.width), {"I": 4, "F": 4, "I;16": 2, "I;16B": 2, "I;16L": 2}.get(im.mode, len(im.getbands())))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -321,18 +321,21 @@ def fit_power_law(x: np.ndarray, y: np.ndarray, *, scale_range: tuple[float, flo
     Raises
     ------
     ValueError
-        If fewer than three usable scales fall in the range.
+        If fewer than three usable scales fall in the range, the range is not ``0 < low < high``
+        or ``confidence`` is not in (0, 1).
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError("scales and values must be 1-D arrays of one length")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be a level between 0 and 1 (e.g. 0.95), got {confidence!r}")
     if scale_range is None:
         used = choose_scaling_range(x, y, allowed, min_points)
     else:
         lo, hi = scale_range
-        if not lo < hi:
-            raise ValueError(f"the scaling range must have low < high, got {scale_range}")
+        if not 0 < lo < hi:
+            raise ValueError(f"the scaling range must have 0 < low < high, got {scale_range}")
         used = (x >= lo) & (x <= hi) & (y > 0) & np.isfinite(y)
         if used.sum() < 3:
             raise ValueError(f"only {int(used.sum())} scales with data in {lo:g}…{hi:g} {unit}; "

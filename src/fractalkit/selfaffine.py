@@ -43,7 +43,7 @@ import scipy.fft as sfft
 from scipy.optimize import brentq
 from scipy.special import zeta
 
-from .limits import MAX_PIXELS, check, check_positive_int
+from .limits import MAX_PIXELS, WorkLimitError, check, check_positive_int
 from .scaling import Fit, fit_power_law
 
 __all__ = ["dfa", "structure_function", "variogram", "spectral_hurst", "hurst_exponent",
@@ -138,14 +138,24 @@ def _check_scale_range(scale_range):
 # ----------------------------------------------------------------------------- exact simulation
 
 def _fgn_sqrt_eigenvalues(n: int, hurst: float) -> np.ndarray:
-    """``sqrt(lambda / M)`` of the Davies-Harte circulant embedding (size ``M = 2 m``) of fGn."""
-    m = sfft.next_fast_len(max(n - 1, 1))
-    k = np.arange(m + 1, dtype=np.float64)
-    h2 = 2.0 * hurst
-    g = 0.5 * (np.abs(k + 1.0) ** h2 - 2.0 * k ** h2 + np.abs(k - 1.0) ** h2)
-    row = np.concatenate([g, g[-2:0:-1]])
-    lam = sfft.fft(row).real
-    return np.sqrt(np.maximum(lam, 0.0) / row.size)
+    """``sqrt(lambda / M)`` of the Davies-Harte circulant embedding (size ``M``) of fGn.
+
+    The eigenvalues of :func:`fractalkit.surfaces.fgn` (its cancellation-free covariance and
+    round-off check), extended to the full circle for complex noise.
+
+    Raises
+    ------
+    fractalkit.surfaces.EmbeddingError
+        If an eigenvalue is negative beyond round-off (never seen for fGn, 0 < H < 1).
+    """
+    from .surfaces import EmbeddingError, _clip_roundoff, _fgn_eigenvalues
+
+    lam = _clip_roundoff(_fgn_eigenvalues(n, hurst))
+    if lam is None:
+        raise EmbeddingError(f"the circulant embedding of fGn (n = {n}, H = {hurst:.3f}) is not "
+                             "non-negative definite")
+    full = np.concatenate([lam, lam[-2:0:-1]])
+    return np.sqrt(full / full.size)
 
 
 def _fgn_replicates(n: int, hurst: float, count: int, rng: np.random.Generator):
@@ -202,7 +212,12 @@ def _bootstrap(fit: Fit, estimate, simulate, n_boot: int, seed: int, size: int, 
         return _noted(fit, f"no bootstrap: {size:,} samples are too many for {MIN_BOOTSTRAP} replicates "
                            f"within {cap}; the interval is the regression one and too narrow")
     rng = np.random.default_rng(seed)
-    values = np.array([estimate(sample) for sample in simulate(h, count, rng)])
+    from .surfaces import EmbeddingError
+
+    try:
+        values = np.array([estimate(sample) for sample in simulate(h, count, rng)])
+    except (WorkLimitError, EmbeddingError) as exc:  # e.g. a long, thin surface's embedding
+        return _noted(fit, f"no bootstrap ({exc}); the interval is the regression one and too narrow")
     values = values[np.isfinite(values)]
     if values.size < MIN_BOOTSTRAP:
         return _noted(fit, "bootstrap failed on most replicates; the interval is the regression one")

@@ -208,6 +208,15 @@ def test_16bit_tiff_plane_is_a_smooth_surface(downloads):
                           "x is smooth (H = 1), not rough"]
 
 
+def test_int16_tiff_with_a_range_past_int16_is_a_measure_of_its_heights():
+    """Heights above the minimum of an int16 raster spanning -30000…30000 (wider than int16) stay positive."""
+    y, x = np.mgrid[0:128, 0:128]
+    z = (np.sin(x / 9.0) * np.cos(y / 7.0) * 30000).astype(np.int16)
+    at = upload("dem.tif", tiff(z), "image/tiff")
+    assert not at.error, errors(at)
+    assert "Generalized dimensions" in " ".join(shown(at))
+
+
 def test_float32_tiff_fbm_surface_hurst_intervals():
     """An exact fBm surface, H = 0.5 (D = 2.5), as float32: the H intervals are sane and D = 3 - H follows."""
     from fractalkit.surfaces import fbm_surface_exact

@@ -194,6 +194,22 @@ def test_box_counting_upload_good_image():
     assert float(at.metric[0].value) == pytest.approx(1.585, abs=0.01)
 
 
+def test_box_counting_upload_never_counts_nan_pixels():
+    """A float TIFF with NaN rows, dark pixels as the set: the NaN rows are not set (fractalkit's rule)."""
+    import tifffile
+
+    z = np.ones((256, 256), dtype=np.float32)
+    z[:, 128] = 0.0             # one dark line: D = 1
+    z[:64, :] = np.nan          # NaN rows, which a uint8 conversion would make dark
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, z)
+    at = start("box_counting.py")
+    at.checkbox(key="b_invert").set_value(True)
+    _upload(at, "holes.tif", buf.getvalue(), "image/tiff")
+    assert not at.error, [e.value for e in at.error]
+    assert float(at.metric[0].value.split()[0]) == pytest.approx(1.0, abs=0.05)
+
+
 def test_box_counting_rejects_non_image():
     at = start("box_counting.py")
     _upload(at, "notes.png", b"this is not an image at all")

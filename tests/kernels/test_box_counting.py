@@ -391,14 +391,23 @@ def test_dbc_height_scale():
 
 
 def test_dbc_bad_input():
-    with pytest.raises(ValueError, match="17 x 17"):
-        differential_box_counting(np.random.default_rng(0).random((16, 40)))
+    with pytest.raises(ValueError, match="33 x 33"):
+        differential_box_counting(np.random.default_rng(0).random((32, 40)))
     with pytest.raises(ValueError, match="NaN or infinite"):
-        differential_box_counting(np.where(np.eye(32) > 0, np.nan, 1.0))
+        differential_box_counting(np.where(np.eye(40) > 0, np.nan, 1.0))
     with pytest.raises(ValueError, match="flat"):
-        differential_box_counting(np.ones((32, 32)))
+        differential_box_counting(np.ones((40, 40)))
     with pytest.raises(ValueError, match="positive"):
-        differential_box_counting(np.eye(32), height_per_pixel=0)
+        differential_box_counting(np.eye(40), height_per_pixel=0)
+
+
+@pytest.mark.parametrize("side, bounds", [(33, (None, None)), (128, (2, 100)), (128, (None, 200)), (97, (2, 60))])
+def test_dbc_accepts_every_size_it_allows(side, bounds):
+    """The smallest surface, and box sizes up to or past the side (every grid offset then has no cell)."""
+    rng = np.random.default_rng(side)
+    z = np.cumsum(np.cumsum(rng.standard_normal((side, side)), axis=0), axis=1)
+    fit = differential_box_counting(z, *bounds)
+    assert 2.0 <= fit.ci[0] <= fit.value <= fit.ci[1] and fit.fit_range[1] <= (side - 1) // 2
 
 
 # --- threads ------------------------------------------------------------------------------------------
@@ -418,3 +427,15 @@ def test_two_threads_get_the_same_results_as_one():
     with ThreadPoolExecutor(2) as pool:
         for got in pool.map(run, range(6)):
             assert got == alone
+
+
+@pytest.mark.parametrize("args, kwargs, message", [
+    ((-3,), {}, "min_box must be a positive"),
+    ((8, 4), {}, "low < high"),
+    (("a",), {}, "min_box must be a positive"),
+    ((), {"scale_range": (-1, 10)}, "must be a positive number of pixels"),
+    ((), {"confidence": 2}, "confidence must be a level"),
+])
+def test_a_bad_range_or_level_is_a_clear_error(args, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        box_counting_dimension(sierpinski(7), *args, **kwargs)
