@@ -55,7 +55,10 @@ def _fractalkit_source_hash() -> str:
     return h.hexdigest()[:16]
 
 
-nb_execution_cache_path = os.path.join(os.environ.get("DOCS_OUT", "_build"), "jupyter-cache",
+# Under DOCS_OUT in the images; beside the sources (docs/_build, git-ignored) from a checkout,
+# whatever the directory sphinx-build was started in.
+nb_execution_cache_path = os.path.join(os.environ.get("DOCS_OUT", os.path.join(os.path.dirname(__file__), "_build")),
+                                       "jupyter-cache",
                                        f"fractalkit-{_fractalkit_source_hash()}")
 nb_execution_timeout = 300
 # A failing cell does not stop the build: build_report names the notebook, the cell and the error
