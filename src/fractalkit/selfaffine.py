@@ -185,6 +185,13 @@ def _surface_replicates(shape, hurst: float, count: int, rng: np.random.Generato
         yield fbm_surface_exact(shape, hurst, int(seed))
 
 
+def _fbm_replicates(shape):
+    """``simulate(h, count, rng)`` for :func:`_bootstrap`: exact fBm paths (1-D) or surfaces (2-D) of ``shape``."""
+    if len(shape) == 1:
+        return lambda h, count, rng: (np.cumsum(g) for g in _fgn_replicates(shape[0], h, count, rng))
+    return lambda h, count, rng: _surface_replicates(shape, h, count, rng)
+
+
 def _bootstrap(fit: Fit, estimate, simulate, n_boot: int, seed: int, size: int, model: str,
                lo_hi: tuple[float, float] = (0.0, 1.0), ndim: int = 1) -> Fit:
     """``fit`` with the standard error of ``estimate`` over exact replicates of its model.
@@ -624,14 +631,8 @@ def structure_function(x, q: float = 2.0, *, kind: str = "fbm", lags=None, scale
         s = kernel(sample, sub, q)
         return _fit_range(sub.astype(np.float64), s, np.ones(sub.size, bool), scale_range, **labels).value
 
-    if a.ndim == 1:
-        def simulate(h, count, rng):
-            return (np.cumsum(g) for g in _fgn_replicates(a.size, h, count, rng))
-    else:
-        def simulate(h, count, rng):
-            return _surface_replicates(a.shape, h, count, rng)
-    return _bootstrap(fit, estimate, simulate, n_boot, seed, a.size, "fBm" if a.ndim == 1 else "fBm surfaces",
-                      ndim=a.ndim)
+    return _bootstrap(fit, estimate, _fbm_replicates(a.shape), n_boot, seed, a.size,
+                      "fBm" if a.ndim == 1 else "fBm surfaces", ndim=a.ndim)
 
 
 def variogram(x, *, kind: str = "fbm", lags=None, scale_range=None, n_boot: int = DEFAULT_BOOTSTRAP,
@@ -897,14 +898,8 @@ def spectral_hurst(x, *, kind: str = "fbm", scale_range=None, alias_correction: 
     def estimate(sample):
         return measure(sample).value
 
-    if a.ndim == 1:
-        def simulate(h, count, rng):
-            return (np.cumsum(g) for g in _fgn_replicates(a.size, h, count, rng))
-    else:
-        def simulate(h, count, rng):
-            return _surface_replicates(a.shape, h, count, rng)
-    return _bootstrap(fit, estimate, simulate, n_boot, seed, a.size, "fBm" if a.ndim == 1 else "fBm surfaces",
-                      ndim=a.ndim)
+    return _bootstrap(fit, estimate, _fbm_replicates(a.shape), n_boot, seed, a.size,
+                      "fBm" if a.ndim == 1 else "fBm surfaces", ndim=a.ndim)
 
 
 # ----------------------------------------------------------------------------- the default
