@@ -22,9 +22,8 @@ import tifffile
 from PIL import Image
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
-from utils.gallery import APPS_DIR
+from utils.gallery import APPS_DIR, TIMEOUT
 
-TIMEOUT = 180
 SHOWN = re.compile(r"`(?P<symbol>[^\s`]+) = (?P<value>-?[\d.]+) ± (?P<half>[\d.]+) "
                    r"\((?P<scale>\S+) = (?P<lo>[\d.e+-]+)…(?P<hi>[\d.e+-]+)(?: (?P<unit>[^)]*))?\)`")
 

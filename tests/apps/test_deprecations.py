@@ -14,8 +14,7 @@ import pytest
 from streamlit import deprecation_util
 from streamlit.testing.v1 import AppTest
 
-from test_gallery import APPS, APPS_DIR, TIMEOUT
-from utils.gallery import ENTRY
+from utils.gallery import APPS, APPS_DIR, ENTRY, TIMEOUT
 
 
 class _Collect(logging.Handler):
