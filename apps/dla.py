@@ -17,16 +17,22 @@ def grow(particles: int, seed: int, slot):
 
     ``slot`` (an ``st.empty``) holds the bar while a cluster grows and is empty again after, so
     the page has the same layout whether this session grew the cluster or another one did.
+    Sessions asking for a cluster that another session is growing wait for it, with its progress.
     """
     clusters = shared_results("dla-clusters", CLUSTER_CACHE_MB)
-    key = (particles, seed)
-    cluster = clusters.get(key)
-    if cluster is None:
-        bar = slot.progress(0.0, "Growing…")
-        cluster = dla(particles, seed=seed,
-                      progress=lambda done, total: bar.progress(done / total, f"{done:,} / {total:,} particles"))
+    bar = None
+
+    def show(fraction, text):
+        nonlocal bar
+        bar = slot.progress(fraction, text or "Growing…")
+
+    cluster = clusters.get_or_compute(
+        (particles, seed),
+        lambda report: dla(particles, seed=seed,
+                           progress=lambda done, total: report(done / total, f"{done:,} / {total:,} particles")),
+        lambda c: c.grid.nbytes, progress=show)
+    if bar is not None:
         slot.empty()
-        clusters.put(key, cluster, cluster.grid.nbytes)
     return cluster
 
 
