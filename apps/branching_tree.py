@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from matplotlib.collections import LineCollection
 
-from gallerykit import guarded, page_config
+from gallerykit import guarded, page_config, plotly_colorscale
 from fractalkit import nan_path, segment_count, tree_2d, tree_3d
 
 MAX_DEPTH_2D = 16
@@ -43,7 +43,7 @@ def figure_3d(depth, branches, angle, length_ratio, jitter, seed, cmap) -> go.Fi
     level = np.repeat(seg.level, 3).astype(float)
     fig = go.Figure(go.Scatter3d(  # ONE trace, NaN-separated segments
         x=path[:, 0], y=path[:, 1], z=path[:, 2], mode="lines",
-        line=dict(color=level, colorscale=cmap, width=4), hoverinfo="skip"))
+        line=dict(color=level, colorscale=plotly_colorscale(cmap), width=4), hoverinfo="skip"))
     fig.update_layout(height=650, margin=dict(l=0, r=0, t=0, b=0),
                       scene=dict(aspectmode="data", xaxis_visible=False, yaxis_visible=False,
                                  zaxis_visible=False))
@@ -72,6 +72,4 @@ with guarded():
         st.image(render_2d(depth, branches, angle, length_ratio, width_ratio, jitter, int(seed), cmap),
                  caption=f"Depth {depth}, {branches} branches, {angle:.1f}°")
     else:
-        st.plotly_chart(figure_3d(depth, branches, angle, length_ratio, jitter, int(seed),
-                                  "Viridis" if cmap == "viridis" else "Plasma"),
-                        width="stretch")
+        st.plotly_chart(figure_3d(depth, branches, angle, length_ratio, jitter, int(seed), cmap), width="stretch")

@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded, local_slopes_figure, loglog_figure, page_config
+from gallerykit import COLORMAPS, guarded, local_slopes_figure, loglog_figure, page_config, plotly_colorscale
 from fractalkit import colorize, diamond_square, fbm_surface, image_bytes
 from fractalkit.selfaffine import MAX_BOOTSTRAP_PIXELS, MIN_BOOTSTRAP, spectral_hurst, variogram
 
@@ -102,7 +102,7 @@ with guarded():
     if view3d:
         step = max(1, size // 128)  # a 3D mesh of at most 128² vertices
         zz = z[::step, ::step]
-        fig = go.Figure(go.Surface(z=zz, colorscale="Earth", showscale=False))
+        fig = go.Figure(go.Surface(z=zz, colorscale=plotly_colorscale(cmap), showscale=False))
         fig.update_layout(height=550, margin=dict(l=0, r=0, t=0, b=0),
                           scene=dict(aspectratio=dict(x=1, y=1, z=0.35)))
         st.plotly_chart(fig, width="stretch")

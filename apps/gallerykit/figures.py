@@ -1,10 +1,37 @@
 """Figures the gallery pages share: PNG bytes of a matplotlib figure, a log-log fit plot, colour maps."""
 from __future__ import annotations
 
-__all__ = ["COLORMAPS", "fig_png", "local_slopes_figure", "loglog_figure"]
+__all__ = ["COLORMAPS", "fig_png", "local_slopes_figure", "loglog_figure", "plotly_colorscale"]
 
 #: Matplotlib colour maps offered by the pages' "Colours" choices.
 COLORMAPS = ["magma", "inferno", "viridis", "twilight_shifted", "cubehelix", "plasma", "turbo", "gray"]
+
+
+def plotly_colorscale(cmap: str, n: int = 32) -> list[list]:
+    """A matplotlib colour map as a plotly colour scale, so 3-D views use the colours chosen for 2-D.
+
+    Parameters
+    ----------
+    cmap : str
+        A matplotlib colour map name (any, not only plotly's few built-in ones).
+    n : int
+        Number of evenly spaced stops (plotly interpolates linearly between them).
+
+    Returns
+    -------
+    list of [float, str]
+        ``[[0.0, "rgb(r,g,b)"], ..., [1.0, "rgb(r,g,b)"]]``, the colours of ``fractalkit.palette``.
+
+    Raises
+    ------
+    ValueError
+        If ``cmap`` is not a matplotlib colour map.
+    """
+    import numpy as np
+
+    from fractalkit import palette
+
+    return [[float(t), "rgb({},{},{})".format(*rgb)] for t, rgb in zip(np.linspace(0.0, 1.0, n), palette(cmap, n))]
 
 
 def fig_png(fig, dpi: int = 110) -> bytes:

@@ -70,6 +70,33 @@ def test_tree_3d_view():
     assert at.get("plotly_chart")
 
 
+#: Pages with a 3-D plotly view and a colour choice: (page, widgets that show the 3-D view, colour key).
+VIEWS_3D = [("branching_tree.py", {"tree_mode": "3D"}, "cmap"), ("fbm.py", {"f_3d": True, "f_size": 64}, "f_cmap")]
+
+
+@pytest.mark.parametrize("page,setup,colour", VIEWS_3D, ids=[v[0] for v in VIEWS_3D])
+def test_3d_views_use_the_chosen_colours(page, setup, colour):
+    """Every colour choice reaches the 3-D view as that matplotlib map (plotly knows only a few by name)."""
+    import json
+
+    from gallerykit import plotly_colorscale
+
+    at = start(page)
+    for key, value in setup.items():
+        at.session_state[key] = value
+    scales = {}
+    for cmap in at.selectbox(key=colour).options:
+        at.selectbox(key=colour).set_value(cmap).run()
+        assert_ok(at)
+        charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        traces = [t for c in charts for t in c["data"] if t["type"] in ("scatter3d", "surface")]
+        assert len(traces) == 1, (cmap, [t["type"] for c in charts for t in c["data"]])
+        trace = traces[0]
+        scales[cmap] = trace.get("colorscale") or trace["line"]["colorscale"]
+        assert scales[cmap] == plotly_colorscale(cmap), cmap
+    assert len({json.dumps(v) for v in scales.values()}) == len(scales), "two colour choices look the same"
+
+
 def test_huge_mandelbrot_request_is_refused_clearly():
     at = start("mandelbrot.py")
     at.slider(key="m_iter").set_value(5000)
