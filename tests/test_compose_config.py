@@ -2,34 +2,16 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import tomllib
 
 import pytest
 
+from utils.compose_config import config, needs_compose_cli
 from utils.paths import ROOT
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("docker") is None
-    or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode != 0,
-    reason="docker compose CLI not installed")
-
-
-def config(*files, env=None, check=True):
-    # --env-file /dev/null: the defaults of the files, not the settings of a .env in the checkout.
-    cmd = ["docker", "compose", "--project-directory", str(ROOT), "--env-file", "/dev/null"]
-    for f in files:
-        cmd += ["-f", str(ROOT / f)]
-    knobs = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
-    clean = {k: v for k, v in os.environ.items() if k not in knobs and not k.startswith("COMPOSE_")}
-    out = subprocess.run([*cmd, "config", "--format", "json"], capture_output=True, text=True,
-                         env={**clean, **(env or {})}, cwd="/")
-    if check:
-        assert out.returncode == 0, out.stderr
-    return out
+pytestmark = needs_compose_cli
 
 
 def test_dev_config_defaults():

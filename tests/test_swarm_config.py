@@ -15,7 +15,9 @@ from utils.paths import ROOT
 sys.path.insert(0, str(ROOT / "scripts"))
 from stack_file import stack_file  # noqa: E402
 
-from test_compose_config import config, pytestmark  # noqa: E402,F401  (skipped without the CLI)
+from utils.compose_config import config, needs_compose_cli  # noqa: E402
+
+pytestmark = needs_compose_cli
 
 ENV = {"JUPYTER_TOKEN": "config-check-" + "0" * 32, "STREAMLIT_REPLICAS": "4", "PROXY_HTTPS_PORT": "9443",
        "STREAMLIT_CPUS": "1.5", "GIT_SHA": "abc1234"}
