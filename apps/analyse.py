@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import fractalkit
-from gallerykit import guarded, local_slopes_figure, loglog_figure, page_config, shared_results
+from gallerykit import guarded, local_slopes_figure, loglog_figure, shared_results
 from gallerykit.data import (IMAGE_TYPES, MAX_SERIES, SERIES_TYPES, csv_columns, downscale, image_format,
                              read_image, read_series, read_upload)
 from fractalkit import colorize, image_bytes
@@ -522,7 +522,6 @@ def report_csv(results: list[Result]) -> str:
 
 # --- the page -------------------------------------------------------------------------------------
 
-page_config("Analyse your data")
 st.title("Analyse your data")
 st.caption("Upload an image (a binary set or a grey-level surface) or a series, and get every applicable "
            "fractal measure with its confidence interval, its log-log plot and its local slopes. "

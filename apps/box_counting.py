@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gallerykit import guarded, local_slopes_figure, loglog_figure, page_config
+from gallerykit import guarded, local_slopes_figure, loglog_figure
 from gallerykit.data import IMAGE_TYPES, downscale, read_image, read_upload, to_uint8
 from fractalkit import box_counting_dimension, dla, lsystem_segments, rasterize_segments
 
@@ -25,7 +25,6 @@ def example(name: str) -> np.ndarray:
     return (dla(8000, seed=1).grid > 0).astype(np.uint8) * 255
 
 
-page_config("Box counting")
 st.title("Box-counting dimension")
 st.caption("Cover the set with boxes of side s and count the occupied ones: N(s) ∝ s^−D. "
            "The image is thresholded to a binary set; boxes of four sizes per octave are counted and "

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from matplotlib.collections import LineCollection
 
-from gallerykit import guarded, page_config, plotly_colorscale
+from gallerykit import guarded, plotly_colorscale
 from fractalkit import nan_path, segment_count, tree_2d, tree_3d
 
 MAX_DEPTH_2D = 16
@@ -50,7 +50,6 @@ def figure_3d(depth, branches, angle, length_ratio, jitter, seed, cmap) -> go.Fi
     return fig
 
 
-page_config("Branching tree")
 st.title("Branching tree")
 st.caption("A recursive tree: every branch carries smaller copies of the tree. "
            "A full tree of depth d with b branches has (b^(d+1) − 1)/(b − 1) segments.")

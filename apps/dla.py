@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded, loglog_figure, page_config, shared_results
+from gallerykit import COLORMAPS, guarded, loglog_figure, shared_results
 from fractalkit import colorize, dla, gyration_dimension, image_bytes
 
 #: Grown clusters kept for all sessions together: a cluster at the particle cap holds a
@@ -36,7 +36,6 @@ def grow(particles: int, seed: int, slot):
     return cluster
 
 
-page_config("DLA growth")
 st.title("Diffusion-limited aggregation")
 st.caption("Particles random-walk in from far away and stick where they first touch the cluster. "
            "The branches screen their own interior, giving a fractal of dimension ≈ 1.71 in 2D.")

@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded, local_slopes_figure, loglog_figure, page_config, plotly_colorscale
+from gallerykit import COLORMAPS, guarded, local_slopes_figure, loglog_figure, plotly_colorscale
 from fractalkit import colorize, diamond_square, fbm_surface, image_bytes
 from fractalkit.selfaffine import MAX_BOOTSTRAP_PIXELS, MIN_BOOTSTRAP, spectral_hurst, variogram
 
@@ -42,7 +42,6 @@ def measure(method: str, size: int, h: float, seed: int, n_boot: int):
     return spectral_hurst(z, n_boot=n_boot, seed=seed), variogram(z, n_boot=n_boot, seed=seed)
 
 
-page_config("fBm surfaces")
 st.title("Fractional Brownian surfaces")
 st.caption("A self-affine surface: zooming in by r scales heights by r^H; its fractal dimension is 3 − H. "
            "The exact method samples fractional Brownian motion itself (Stein's circulant embedding); "

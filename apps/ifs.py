@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded, page_config
+from gallerykit import COLORMAPS, guarded
 from fractalkit import (BARNSLEY_FERN, BARNSLEY_FERN_P, SIERPINSKI, SIERPINSKI_P, box_counting_dimension,
                         chaos_game, colorize, density, image_bytes)
 
@@ -27,7 +27,6 @@ def render(maps: np.ndarray, probs: np.ndarray, n: int, size: int, seed: int, cm
                                 nan_color=(255, 255, 255))), fit, why
 
 
-page_config("IFS")
 st.title("Iterated function systems")
 st.caption("The chaos game: start anywhere, apply a randomly chosen affine map, repeat. The points "
            "settle on the attractor. Each map is x' = a·x + b·y + e, y' = c·x + d·y + f, chosen "

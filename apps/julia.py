@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded, page_config
+from gallerykit import COLORMAPS, guarded
 from fractalkit import Viewport, colorize, gif_bytes, image_bytes, julia, palette, to_indices
 
 # Every preset but the last has c in the Mandelbrot set (its critical orbit stays bounded
@@ -43,7 +43,6 @@ def animation(cre, cim, kind, frames, size, max_iter, cmap) -> bytes:
     return gif_bytes(out, np.vstack([palette(cmap, 255), [[0, 0, 0]]]), duration_ms=70)
 
 
-page_config("Julia sets")
 st.title("Julia sets")
 st.caption("The filled Julia set of z ← z² + c: points z₀ whose orbit stays bounded. "
            "It is connected exactly when c lies in the Mandelbrot set.")

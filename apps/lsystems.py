@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 from matplotlib.collections import LineCollection
 
-from gallerykit import fig_png, guarded, page_config
+from gallerykit import fig_png, guarded
 from fractalkit import LSYSTEMS, colorize, expand, image_bytes, rasterize_segments, turtle
 
 MAX_VECTOR_SEGMENTS = 150_000
@@ -54,7 +54,6 @@ def render(axiom, rules_items, angle, iterations, draw, heading) -> tuple[bytes,
     return image_bytes(colorize(np.where(img, 1.0, np.nan), "viridis", 0, 2, nan_color=(255, 255, 255))), len(start)
 
 
-page_config("L-systems")
 st.title("L-systems")
 st.caption("Rewrite every symbol by its rule, again and again; then let a turtle draw the string: "
            "drawing symbols move forward, + and − turn, [ and ] save and restore the turtle.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded, page_config
+from gallerykit import COLORMAPS, guarded
 from fractalkit import Viewport, colorize, image_bytes, mandelbrot
 from fractalkit.limits import MAX_ESCAPE_WORK, check
 
@@ -54,7 +54,6 @@ def render(cre, cim, zoom, max_iter, res, cmap) -> tuple[bytes, float]:
     return image_bytes(colorize(img, cmap, log=True)), inside
 
 
-page_config("Mandelbrot explorer")
 st.title("Mandelbrot explorer")
 st.caption("z ← z² + c from z = 0; colour is the smooth escape count. float64 arithmetic allows "
            "zooms to about 10¹³.")

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import streamlit as st
 from matplotlib.collections import PolyCollection
 
-from gallerykit import fig_png, guarded, page_config
+from gallerykit import fig_png, guarded
 from fractalkit import pythagoras_tree
 
 
@@ -24,7 +24,6 @@ def render(depth: int, angle: float, cmap: str) -> tuple[bytes, int]:
     return fig_png(fig), len(squares)
 
 
-page_config("Pythagoras tree")
 st.title("Pythagoras tree")
 st.caption("Each square carries two smaller squares on the legs of a right triangle. "
            "At 45° the tree fills a bounded region; depth d has 2^(d+1) − 1 squares.")

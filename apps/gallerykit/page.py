@@ -12,7 +12,7 @@ __all__ = ["guarded", "page_config"]
 
 
 def page_config(title: str) -> None:
-    """``st.set_page_config`` for a gallery page (Streamlit allows it again under ``st.navigation``).
+    """``st.set_page_config`` for the page that runs: called once, by the entry file (``apps/gallery.py``).
 
     Also drops every ``st.cache_data`` result when the fractalkit source changed since the
     last run (dev loop): the caches key on the apps' code only, not on the kernels they call.
@@ -20,7 +20,7 @@ def page_config(title: str) -> None:
     Parameters
     ----------
     title : str
-        The page's name, shown in the browser tab as "<title> · fractal-notebooks".
+        The page's title in ``gallerykit.PAGES``, shown in the browser tab as "<title> · fractal-notebooks".
     """
     _forget_results_of_old_kernels()
     st.set_page_config(page_title=f"{title} · fractal-notebooks", page_icon="🌿", layout="wide")

@@ -41,6 +41,7 @@ def test_home_page_shows_the_tree_and_a_slider_re_renders_it(dev_stack, page):
     _record("streamlit first figure, warm (s)", warm)
     print(f"\nnavigation -> first figure: cold {cold:.2f} s, warm {warm:.2f} s (goal <= 1.5 s warm)")
     page.get_by_role("heading", name="Branching tree").wait_for()
+    _wait_for_tab_title(page, "Branching tree")
     caption = page.get_by_text(re.compile(r"^Depth \d+, \d branches"))
     assert caption.inner_text().startswith("Depth 9,")
     page.screenshot(path=str(ARTIFACTS / "streamlit-home.png"))
@@ -52,6 +53,15 @@ def test_home_page_shows_the_tree_and_a_slider_re_renders_it(dev_stack, page):
     assert page.locator(ERRORS).count() == 0
 
 
+def _wait_for_tab_title(page, title: str) -> None:
+    """The browser tab shows the page's title from the navigation (set once, by the entry file)."""
+    expected = f"{title} · fractal-notebooks"
+    try:
+        page.wait_for_function("t => document.title === t", arg=expected, timeout=30_000)
+    except Exception:  # noqa: BLE001 - report what the tab shows instead
+        raise AssertionError(f"tab title {page.title()!r}, expected {expected!r}") from None
+
+
 @pytest.mark.parametrize("title", PAGES)
 def test_every_gallery_page_opens_without_an_error(dev_stack, page, title):
     page.goto(dev_stack.url("streamlit"), wait_until="domcontentloaded")
@@ -59,6 +69,7 @@ def test_every_gallery_page_opens_without_an_error(dev_stack, page, title):
     page.get_by_role("link", name=title).click()
     page.get_by_role("heading", level=1).filter(has_not_text="Branching tree").first.wait_for(timeout=60_000)
     page.locator(FIGURE).first.wait_for(state="visible", timeout=120_000)
+    _wait_for_tab_title(page, title)
     page.wait_for_timeout(500)
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).first.inner_text()
     slug = re.sub(r"[^a-z]+", "-", title.lower()).strip("-")
