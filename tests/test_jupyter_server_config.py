@@ -103,7 +103,7 @@ def test_login_urls():
 def load_with_traitlets(tmp_path, monkeypatch, env):
     """Run the config file the way Jupyter does (traitlets' loader), with ``env`` as the
     environment and the state dir redirected to ``tmp_path``."""
-    for k in ("JUPYTER_TOKEN", "ALLOWED_HOSTS", "BIND_ADDRESS", "JUPYTER_PUBLISHED_PORT", "JUPYTER_BASE_URL"):
+    for k in ("JUPYTER_TOKEN", "ALLOWED_HOSTS", "BIND_ADDRESS", "JUPYTER_PUBLISHED_PORT", "JUPYTER_BASE_URL", "JUPYTER_PORT"):
         monkeypatch.delenv(k, raising=False)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -125,6 +125,13 @@ def test_loaded_by_traitlets_sets_token_and_host_check_and_prints_the_url(tmp_pa
     assert f"[fractal-notebooks] JupyterLab login URL: http://127.0.0.1:18888/lab?token={token}\n" in out
     assert f"[fractal-notebooks] JupyterLab login URL: http://ws.lan:18888/lab?token={token}\n" in out
     assert c.ServerApp.custom_display_url == "http://127.0.0.1:18888"
+
+
+def test_the_container_port_is_fixed_whatever_the_host_port(tmp_path, monkeypatch):
+    """JUPYTER_PORT names the host's port only: even if it reaches the container, the server
+    listens on the container port that the Compose files publish (``...:${JUPYTER_PORT}:8888``)."""
+    c = load_with_traitlets(tmp_path, monkeypatch, {"JUPYTER_PORT": "9999", "JUPYTER_PUBLISHED_PORT": "9999"})
+    assert c.ServerApp.port == cfg.PORT == 8888 and c.ServerApp.ip == "0.0.0.0"
 
 
 def test_token_from_env_is_not_printed(tmp_path, monkeypatch, capsys):

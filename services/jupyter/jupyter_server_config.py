@@ -29,6 +29,9 @@ import re
 import secrets
 from pathlib import Path
 
+#: The port JupyterLab listens on inside its container, on every interface of the container.
+#: (``JUPYTER_PORT`` is the other side: the host's port that Compose publishes it on.)
+PORT = 8888
 #: Where the generated token is kept: a named volume in compose.yaml (``jupyter-state``).
 STATE_DIR = Path("/var/lib/fractal/jupyter")
 #: Shortest token accepted from ``JUPYTER_TOKEN``.
@@ -255,7 +258,7 @@ def login_urls(environ: dict[str, str], token: str, hosts: list[str]) -> list[st
 
 
 def configure(c, environ: dict[str, str] = os.environ, state_dir: Path = STATE_DIR) -> None:
-    """Apply the token and Host-check settings to a Jupyter Server config object.
+    """Apply the address, token and Host-check settings to a Jupyter Server config object.
 
     Parameters
     ----------
@@ -277,6 +280,8 @@ def configure(c, environ: dict[str, str] = os.environ, state_dir: Path = STATE_D
         hosts = allowed_hosts(environ)
     except SettingError as exc:
         raise SystemExit(f"fractal-notebooks: JupyterLab refuses to start: {exc}") from None
+    c.ServerApp.ip = "0.0.0.0"
+    c.ServerApp.port = PORT
     c.IdentityProvider.token = token
     c.ServerApp.contents_manager_class = "fractal_contents.AtomicContentsManager"
     c.ServerApp.kernel_manager_class = "fractal_kernel_manager.FallbackMappingKernelManager"

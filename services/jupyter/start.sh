@@ -19,9 +19,8 @@ fi
 # UID 0 only by design (a root-owned checkout, or a rootless engine's user namespace), and
 # then without any capability: see services/base/entrypoint.sh.
 if [ "$(id -u)" = 0 ]; then set -- --ServerApp.allow_root=True "$@"; fi
+# Address and port (8888 in the container; JUPYTER_PORT is the host's): jupyter_server_config.py.
 exec jupyter lab \
-  --ServerApp.ip=0.0.0.0 \
-  --ServerApp.port="${JUPYTER_PORT}" \
   --ServerApp.base_url="${JUPYTER_BASE_URL}" \
   --ServerApp.root_dir="${JUPYTER_ROOT}" \
   --ContentsManager.preferred_dir="${JUPYTER_PREFERRED_DIR:-}" \
