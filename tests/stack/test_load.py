@@ -50,6 +50,18 @@ def _state(p) -> dict:
     return json.loads(run(["docker", "inspect", p.container("streamlit")]).stdout)[0]
 
 
+def _diagnosis(p) -> str:
+    """What became of the streamlit container: restarts, OOM kill, exit code, the last health
+    checks and the end of its log (for a failure's message: the stack is gone afterwards)."""
+    state = _state(p)
+    health = state["State"].get("Health", {})
+    checks = [f"{h.get('ExitCode')}: {h.get('Output', '').strip()[:200]}" for h in health.get("Log", [])[-3:]]
+    logs = run(["docker", "logs", "--tail", "40", p.container("streamlit")], check=False)
+    return (f"\nrestarts {state['RestartCount']}, OOM-killed {state['State']['OOMKilled']}, "
+            f"exit code {state['State']['ExitCode']}, health {health.get('Status')}; last checks {checks}\n"
+            f"log tail:\n{(logs.stdout + logs.stderr)[-4000:]}")
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p or "home")
 def test_twenty_concurrent_sessions_see_what_a_lone_session_sees(prod_streamlit, page):
     base = prod_streamlit.url("streamlit", "/app")
@@ -60,7 +72,7 @@ def test_twenty_concurrent_sessions_see_what_a_lone_session_sees(prod_streamlit,
 
     results = concurrent_sessions(base, page, SESSIONS, reruns=1)
     lost = [repr(r) for r in results if isinstance(r, BaseException)]
-    assert not lost, f"{len(lost)} of {SESSIONS} sessions lost: {lost[:3]}"
+    assert not lost, f"{len(lost)} of {SESSIONS} sessions lost: {lost[:3]}{_diagnosis(prod_streamlit)}"
     failed = [r.errors for runs in results for r in runs if not r.ok]
     assert not failed, f"{len(failed)} runs failed: {failed[:3]}"
     differ = sum(r.signature != ref.signature for runs in results for r, ref in zip(runs, reference))
@@ -71,7 +83,7 @@ def test_twenty_concurrent_sessions_see_what_a_lone_session_sees(prod_streamlit,
           f"{retried} media GETs retried on a new connection")
 
     state = _state(prod_streamlit)
-    assert state["RestartCount"] == 0 and state["State"]["OOMKilled"] is False
+    assert state["RestartCount"] == 0 and state["State"]["OOMKilled"] is False, _diagnosis(prod_streamlit)
     assert state["State"]["Status"] == "running"
 
 
@@ -94,7 +106,7 @@ def test_a_class_growing_dla_at_the_particle_cap_fits_the_server(prod_streamlit)
     results = concurrent_sessions(base, "dla", SESSIONS, reruns=1, timeout=900,
                                   widgets=lambda i: {"d_particles": cap, "d_seed": i % seeds})
     lost = [repr(r) for r in results if isinstance(r, BaseException)]
-    assert not lost, f"{len(lost)} of {SESSIONS} sessions lost: {lost[:3]}"
+    assert not lost, f"{len(lost)} of {SESSIONS} sessions lost: {lost[:3]}{_diagnosis(prod_streamlit)}"
     failed = [r.errors for runs in results for r in runs if not r.ok]
     assert not failed, f"{len(failed)} runs failed: {failed[:3]}"
     # the slider reached the server: every capped run shows something else than the default run
@@ -108,7 +120,7 @@ def test_a_class_growing_dla_at_the_particle_cap_fits_the_server(prod_streamlit)
     assert len({next(iter(s)) for s in by_seed.values()}) == seeds, "different seeds gave the same cluster"
 
     state = _state(prod_streamlit)
-    assert state["RestartCount"] == 0 and state["State"]["OOMKilled"] is False
+    assert state["RestartCount"] == 0 and state["State"]["OOMKilled"] is False, _diagnosis(prod_streamlit)
     assert state["State"]["Status"] == "running"
     limit = state["HostConfig"]["Memory"]
     peak = _peak_memory_bytes(prod_streamlit)
