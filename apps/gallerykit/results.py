@@ -71,6 +71,8 @@ class SharedResults:
             ``progress(fraction, text)``: this session's view of the progress, whether it computes
             or waits. Called at least every ``poll`` seconds while waiting, so a Streamlit script
             stays interruptible (a rerun or a closed tab stops the wait, not the computation).
+        poll : float
+            Seconds between two looks at another session's computation while waiting for it.
 
         Returns
         -------
