@@ -35,12 +35,12 @@ case "${1:-}" in
 esac
 [ $# -le 1 ] || die "unexpected argument '$2' (see --help)"
 
+# Every setting (the shell's over .env's, as Compose resolves them) by the rules the services
+# apply (services/base/fractal_settings.py), before anything else. The gallery's pages are the
+# image's, not this checkout's: STREAMLIT_APP is checked by the streamlit tasks at start.
+docker compose -f compose.yaml config --environment | python3 services/base/fractal_settings.py check --environ - \
+  || exit 1
 STACK_NAME=${STACK_NAME:-fractal-notebooks}
-[[ "$STACK_NAME" =~ ^[a-z0-9][a-z0-9_-]{0,62}$ ]] || die "STACK_NAME='$STACK_NAME': lower-case letters, digits, '-' and '_'"
-[[ "${SWARM_WAIT:-600}" =~ ^[1-9][0-9]*$ ]] || die "SWARM_WAIT='${SWARM_WAIT}' must be a number of seconds"
-for v in STREAMLIT_REPLICAS DOCS_REPLICAS; do
-  [[ "${!v:-2}" =~ ^[1-9][0-9]?$ ]] && [ "${!v:-2}" -le 64 ] || die "$v='${!v}' must be a whole number from 1 to 64"
-done
 if [ -n "${REGISTRY:-}" ]; then
   export IMAGE_REPO=$REGISTRY DEPLOY_ENV=${DEPLOY_ENV:-prod}   # as publish.sh: not from .env
   if [ -z "${GIT_SHA:-}" ]; then

@@ -42,9 +42,6 @@ while [ $# -gt 0 ]; do
 done
 
 [ -n "${REGISTRY:-}" ] || die "set REGISTRY, e.g. REGISTRY=registry.example.org/fractal"
-case "$REGISTRY" in
-  */|*' '*|*:*/*:*) die "REGISTRY must look like host[:port]/path, got '$REGISTRY'" ;;
-esac
 docker info >/dev/null 2>&1 || die "no Docker engine answers"
 docker buildx version >/dev/null 2>&1 || die "the buildx plugin is missing (needed for image indexes)"
 
@@ -61,9 +58,10 @@ if [ -z "${GIT_SHA:-}" ]; then
 fi
 APP_VERSION=${APP_VERSION:-$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 1)}
 DEPLOY_ENV=${DEPLOY_ENV:-prod}
-for v in "APP_VERSION=$APP_VERSION" "GIT_SHA=$GIT_SHA" "DEPLOY_ENV=$DEPLOY_ENV"; do
-  [[ "${v#*=}" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,100}$ ]] || die "${v%%=*}='${v#*=}' is not a valid image tag"
-done
+# The registry and the tag's parts, by the rules every entry point shares.
+command -v python3 >/dev/null || die "python3 is needed (it checks the settings: services/base/fractal_settings.py)"
+printf '%s\n' "REGISTRY=$REGISTRY" "APP_VERSION=$APP_VERSION" "GIT_SHA=$GIT_SHA" "DEPLOY_ENV=$DEPLOY_ENV" \
+  | python3 services/base/fractal_settings.py check --environ - || exit 1
 export GIT_SHA APP_VERSION DEPLOY_ENV
 tag=$APP_VERSION-$GIT_SHA-$DEPLOY_ENV
 services=(streamlit jupyter docs proxy)

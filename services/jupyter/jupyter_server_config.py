@@ -23,67 +23,23 @@ applied only when Jupyter's config loader runs this file (it provides ``get_conf
 """
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 import secrets
 from pathlib import Path
+
+# The rules of every setting, shared by every service (services/base/fractal_settings.py).
+from fractal_settings import MIN_TOKEN_LENGTH, SettingError, allowed_hosts, check_token, is_loopback
+
+__all__ = ["MIN_TOKEN_LENGTH", "PORT", "SettingError", "allowed_hosts", "check_token", "configure", "is_loopback",
+           "login_urls", "resolve_token"]
 
 #: The port JupyterLab listens on inside its container, on every interface of the container.
 #: (``JUPYTER_PORT`` is the other side: the host's port that Compose publishes it on.)
 PORT = 8888
 #: Where the generated token is kept: a named volume in compose.yaml (``jupyter-state``).
 STATE_DIR = Path("/var/lib/fractal/jupyter")
-#: Shortest token accepted from ``JUPYTER_TOKEN``.
-MIN_TOKEN_LENGTH = 32
 #: Bytes drawn for a generated token (hex-encoded: 64 characters, 256 bits).
 TOKEN_BYTES = 32
-
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
-
-
-def _advice(variable: str) -> str:
-    return (f"remove {variable} from .env to have a random one generated and kept, or set one of "
-            f"at least {MIN_TOKEN_LENGTH} characters, e.g. paste the output of `openssl rand -hex 24` "
-            "(.env does not run commands)")
-
-
-class SettingError(ValueError):
-    """A setting (environment variable or stored state) that the server must not start with."""
-
-
-def check_token(token: str, source: str = "JUPYTER_TOKEN", variable: str = "JUPYTER_TOKEN") -> str:
-    """Return ``token`` if it is acceptable as the server's token.
-
-    Parameters
-    ----------
-    token : str
-        The candidate token.
-    source : str
-        Where it came from, named in the error message.
-    variable : str
-        The environment variable that sets it, named in the advice.
-
-    Returns
-    -------
-    str
-        The same token.
-
-    Raises
-    ------
-    SettingError
-        If it is empty (that would turn authentication off), shorter than
-        :data:`MIN_TOKEN_LENGTH`, or contains whitespace or non-printable characters.
-    """
-    if not token.strip():
-        raise SettingError(f"{source} is set but empty; an empty token would turn authentication "
-                           f"off, so the server does not start: {_advice(variable)}")
-    if len(token) < MIN_TOKEN_LENGTH:
-        raise SettingError(f"{source} is too short ({len(token)} characters, at least "
-                           f"{MIN_TOKEN_LENGTH} needed): {_advice(variable)}")
-    if not token.isprintable() or any(ch.isspace() for ch in token):
-        raise SettingError(f"{source} contains whitespace or non-printable characters: {_advice(variable)}")
-    return token
 
 
 def resolve_token(environ: dict[str, str], state_dir: Path = STATE_DIR, variable: str = "JUPYTER_TOKEN",
@@ -151,80 +107,6 @@ def resolve_token(environ: dict[str, str], state_dir: Path = STATE_DIR, variable
     except SettingError as exc:
         raise SettingError(f"{exc} -- or delete {path} (the {volume} volume) to have a new "
                            f"one generated") from None
-
-
-def is_loopback(address: str) -> bool:
-    """Whether a ``BIND_ADDRESS`` value publishes to this machine only.
-
-    Parameters
-    ----------
-    address : str
-        An IP address (IPv6 with or without brackets) or ``localhost``.
-
-    Returns
-    -------
-    bool
-        True for loopback addresses (127.0.0.0/8, ::1) and ``localhost``; False for everything
-        else, including ``0.0.0.0`` and host names.
-    """
-    address = address.strip().strip("[]")
-    if address.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
-
-
-def allowed_hosts(environ: dict[str, str]) -> list[str]:
-    """The host names, besides ``localhost`` and loopback addresses, the servers answer to.
-
-    Parameters
-    ----------
-    environ : dict of str to str
-        The process environment: ``ALLOWED_HOSTS`` (space-separated host names) and
-        ``BIND_ADDRESS`` (the address the ports are published on; default 127.0.0.1).
-
-    Returns
-    -------
-    list of str
-        The names from ``ALLOWED_HOSTS``, lower-cased, without a trailing dot.
-
-    Raises
-    ------
-    SettingError
-        If an entry is not a plain host name (wildcards, ``*``, IP addresses, ports, URLs and
-        commas are refused), or if ``BIND_ADDRESS`` is not a loopback address and
-        ``ALLOWED_HOSTS`` names nothing.
-    """
-    names = []
-    for entry in environ.get("ALLOWED_HOSTS", "").split():
-        name = entry.lower().rstrip(".")
-        if "*" in name:
-            raise SettingError(f"ALLOWED_HOSTS: {entry!r} is a wildcard; name each host the browser "
-                               "will use (allowing every host would let any web page drive the "
-                               "server through DNS rebinding)")
-        if "," in name:
-            raise SettingError(f"ALLOWED_HOSTS: {entry!r}: separate host names with spaces, not commas")
-        try:
-            ipaddress.ip_address(name.strip("[]"))
-        except ValueError:
-            pass
-        else:
-            raise SettingError(f"ALLOWED_HOSTS: {entry!r} is an IP address; JupyterLab's Host check "
-                               "accepts IP addresses only on loopback, so give a name that resolves "
-                               "to this machine (DNS or /etc/hosts) or use an SSH tunnel")
-        if not _HOSTNAME.match(name):
-            raise SettingError(f"ALLOWED_HOSTS: {entry!r} is not a host name (no scheme, port or "
-                               "path; e.g. ALLOWED_HOSTS=workstation.lan notebooks.example.org)")
-        names.append(name)
-    bind = environ.get("BIND_ADDRESS", "127.0.0.1")
-    if not is_loopback(bind) and not names:
-        raise SettingError(f"BIND_ADDRESS={bind} publishes the ports beyond this machine: set "
-                           "ALLOWED_HOSTS to the host names you will browse to (space-separated, "
-                           "e.g. ALLOWED_HOSTS=workstation.lan); requests for any other Host are "
-                           "refused")
-    return names
 
 
 def login_urls(environ: dict[str, str], token: str, hosts: list[str]) -> list[str]:

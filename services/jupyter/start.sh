@@ -1,17 +1,12 @@
 #!/bin/sh
 # Start JupyterLab. Token and Host check: /etc/jupyter/jupyter_server_config.py (refuses to
 # start on an empty or short JUPYTER_TOKEN, generates and keeps one when it is unset).
+# MAX_UPLOAD_MB and the culling times are checked by the entrypoint (fractal_settings.py).
 set -eu
-case "${MAX_UPLOAD_MB:-25}" in ''|*[!0-9]*|0)
-  echo "ERROR: MAX_UPLOAD_MB must be a positive whole number of megabytes, got '${MAX_UPLOAD_MB}'" >&2
-  exit 64;;
-esac
 # Idle-kernel culling (0 = off, the dev default; compose.prod.yaml sets 3600 s). A kernel with
 # no execution for that long is shut down even with its notebook open (the notebook file is
 # untouched): a class leaving tabs open must not pin a kernel's memory each.
-for v in "JUPYTER_CULL_IDLE_TIMEOUT=${JUPYTER_CULL_IDLE_TIMEOUT:=0}" "JUPYTER_CULL_INTERVAL=${JUPYTER_CULL_INTERVAL:=60}"; do
-  case "${v#*=}" in ''|*[!0-9]*) echo "ERROR: ${v%%=*} must be a number of seconds, got '${v#*=}'" >&2; exit 64;; esac
-done
+: "${JUPYTER_CULL_IDLE_TIMEOUT:=0}" "${JUPYTER_CULL_INTERVAL:=60}"
 # First start of a production volume: seed it with the bundled notebooks (never overwrite).
 if [ -d /app/notebooks-seed ] && [ -z "$(ls -A "${JUPYTER_ROOT}" 2>/dev/null)" ]; then
   cp -R /app/notebooks-seed/. "${JUPYTER_ROOT}/"

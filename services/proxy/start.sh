@@ -1,18 +1,8 @@
 #!/bin/sh
 # Proxy entrypoint: render the nginx configuration from the .env size policy, then run nginx.
+# MAX_UPLOAD_MB, PROXY_CONNECTIONS_PER_CLIENT, PROXY_APP_UPSTREAM: checked by the entrypoint
+# (services/base/fractal_settings.py).
 set -eu
-case "${MAX_UPLOAD_MB:-}" in ''|*[!0-9]*|0)
-  echo "ERROR: MAX_UPLOAD_MB must be a positive whole number of megabytes, got '${MAX_UPLOAD_MB:-}'" >&2
-  exit 64;;
-esac
-case "${PROXY_CONNECTIONS_PER_CLIENT:-}" in ''|*[!0-9]*|0)
-  echo "ERROR: PROXY_CONNECTIONS_PER_CLIENT must be a positive whole number, got '${PROXY_CONNECTIONS_PER_CLIENT:-}'" >&2
-  exit 64;;
-esac
-case "${PROXY_APP_UPSTREAM:-}" in [A-Za-z0-9]*:[0-9]*) ;; *)
-  echo "ERROR: PROXY_APP_UPSTREAM must be host:port, got '${PROXY_APP_UPSTREAM:-}'" >&2
-  exit 64;;
-esac
 # The certificate: PEM tls.crt/tls.key from PROXY_TLS_DIR; failing that, and only when asked
 # (PROXY_SELF_SIGNED=true, off by default), a self-signed one generated once into the proxy-tls
 # volume. Its fingerprint is logged so a browser's warning can be checked against it.

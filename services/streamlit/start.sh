@@ -3,9 +3,9 @@
 #
 # The entry is apps/gallery.py, which routes to every page with STREAMLIT_APP as the home page
 # (apps/gallerykit/navigation.py). A folder of one's own mounted on /app/apps, without the
-# entry file, runs STREAMLIT_APP alone. A STREAMLIT_APP that is no file there stops the start
-# with a clear message and exit code 64 (EX_USAGE), before Streamlit starts; so does a file
-# watcher Streamlit does not know (it would quietly watch nothing: no live edits).
+# entry file, runs STREAMLIT_APP alone. The entrypoint has checked STREAMLIT_APP (a page there)
+# and the file watcher (one Streamlit knows: it would quietly watch nothing) by the shared rules
+# (services/base/fractal_settings.py).
 #
 # Streamlit serves app/static/ready ("ok") from this file's folder when static serving is on
 # (compose.swarm.yaml turns it on; the image links apps/static there, on the /tmp tmpfs).
@@ -15,24 +15,8 @@
 #            kills the task stop_grace_period later; until then its open tabs work.
 #   SIGTERM, SIGINT (Compose's stop, Ctrl-C): passed on to Streamlit, which shuts down.
 set -eu
-page=${STREAMLIT_APP:-branching_tree.py}
-unknown= bad=
-case $page in */*) unknown=y ;; *.py) [ -f "apps/$page" ] || unknown=y ;; *) unknown=y ;; esac
-if [ -n "$unknown" ]; then
-  echo "start-streamlit: STREAMLIT_APP=$page is not a page under $PWD/apps; the pages there:" \
-    $(cd apps && ls -- *.py 2>/dev/null | grep -vx gallery.py) >&2
-  [ ! -f "apps/${page##*/}.py" ] || echo "start-streamlit: did you mean STREAMLIT_APP=${page##*/}.py?" >&2
-  bad=y
-fi
-case ${STREAMLIT_SERVER_FILE_WATCHER_TYPE:-auto} in
-  auto|watchdog|poll|none) ;;
-  *) echo "start-streamlit: the file watcher (STREAMLIT_FILE_WATCHER in .env, STREAMLIT_SERVER_FILE_WATCHER_TYPE" \
-       "here) must be auto, watchdog, poll or none, got '$STREAMLIT_SERVER_FILE_WATCHER_TYPE'" >&2
-     bad=y ;;
-esac
-[ -z "$bad" ] || exit 64
 entry=apps/gallery.py
-[ -f "$entry" ] || entry="apps/$page"
+[ -f "$entry" ] || entry="apps/${STREAMLIT_APP:-branching_tree.py}"
 
 ready=/tmp/streamlit-static/ready
 mkdir -p "${ready%/*}"

@@ -3,6 +3,8 @@
 Kernels return numpy arrays and never plot; :mod:`fractalkit.render` turns arrays into
 pixels. Every kernel checks its work against :mod:`fractalkit.limits` first.
 """
+from importlib.metadata import version as _version
+
 # First, before numpy/scipy/numba load: thread-safe numba layer, pools sized to the CPU limit.
 from . import _runtime  # noqa: F401  isort: skip
 from . import _numba_cache  # noqa: F401  isort: skip  (corrupt cache files -> recompile)
@@ -22,7 +24,8 @@ from .surfaces import (EmbeddingError, SynthesisFallbackWarning, diamond_square,
                        fbm_surface_exact, fgn, pink_noise)
 from .trees import Segments, Squares, nan_path, polygon_path, pythagoras_tree, segment_count, tree_2d, tree_3d
 
-__version__ = "0.1.0"
+#: The installed distribution's version: pyproject.toml's, its one home.
+__version__ = _version("fractalkit")
 
 # The package's API: the kernels and their types (submodules are reached as fractalkit.<name>).
 __all__ = [

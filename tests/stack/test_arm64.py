@@ -23,7 +23,7 @@ from utils.project import make_project
 from utils.git import GIT_ENV, commit_all
 from utils.registry import Registry
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
 SERVICES = ("streamlit", "jupyter", "docs", "proxy")
 PLATFORMS = ("linux/amd64", "linux/arm64")
@@ -74,7 +74,8 @@ def test_publish_refuses_what_it_cannot_tag_honestly(docker_engine, scratch, pyt
                  ({"REGISTRY": "127.0.0.1:1/x"}, [], "not a git checkout: set GIT_SHA"),
                  ({"REGISTRY": "127.0.0.1:1/x", "GIT_SHA": "abc"}, ["--platform", "linux/s390x"],
                   "unsupported platform 'linux/s390x'"),
-                 ({"REGISTRY": "127.0.0.1:1/x", "GIT_SHA": "a b"}, [], "not a valid image tag")]
+                 ({"REGISTRY": "127.0.0.1:1/x", "GIT_SHA": "a b"}, [], "GIT_SHA='a b' must be a valid image tag"),
+                 ({"REGISTRY": "127.0.0.1:1/x/", "GIT_SHA": "abc"}, [], "REGISTRY=127.0.0.1:1/x/ must be host[:port]/path")]
         for extra, args, message in cases:
             out = run([*script, *args], check=False, cwd=project.dir, env={**env, **extra})
             assert out.returncode != 0 and message in out.stderr, (extra, args, out.stderr)

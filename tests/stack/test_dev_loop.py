@@ -6,10 +6,13 @@ Streamlit side listens on an open protocol-level session (tests/utils/streamlit_
 """
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 import requests
 
 from utils.commands import wait_for
+from utils.paths import ROOT
 from utils.streamlit_ws import StreamlitSession
 
 pytestmark = pytest.mark.e2e
@@ -47,13 +50,16 @@ def test_editing_fractalkit_re_executes_the_docs_notebooks(dev_stack):
     init = dev_stack.dir / "src" / "fractalkit" / "__init__.py"
     original = init.read_text()
     page = dev_stack.url("docs", "/notebooks/01-escape-time.html")
-    assert "fractalkit 0.1.0 ·" in requests.get(page, timeout=30).text
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert f"fractalkit {version} ·" in requests.get(page, timeout=30).text
     try:
-        init.write_text(original.replace('__version__ = "0.1.0"', '__version__ = "0.1.0+edited"'))
+        edited = original.replace('__version__ = _version("fractalkit")', '__version__ = _version("fractalkit") + "+edited"')
+        assert edited != original
+        init.write_text(edited)
         # The notebook prints fractalkit.__version__: its new output proves it was re-executed.
-        wait_for(lambda: "fractalkit 0.1.0+edited ·" in requests.get(page, timeout=30).text, timeout=900,
+        wait_for(lambda: f"fractalkit {version}+edited ·" in requests.get(page, timeout=30).text, timeout=900,
                  interval=5, what="the docs notebook to show the edited fractalkit")
     finally:
         init.write_text(original)
-    wait_for(lambda: "fractalkit 0.1.0 ·" in requests.get(page, timeout=30).text, timeout=900, interval=5,
+    wait_for(lambda: f"fractalkit {version} ·" in requests.get(page, timeout=30).text, timeout=900, interval=5,
              what="the docs notebook to show the restored fractalkit")

@@ -106,11 +106,13 @@ def test_an_unknown_file_watcher_stops_the_start(image):
         out = run(["docker", "run", "--rm", "-e", f"STREAMLIT_SERVER_FILE_WATCHER_TYPE={bad}", img],
                   check=False, timeout=120)
         assert out.returncode == 64, (bad, out.returncode, out.stderr[-2000:])
-        assert f"must be auto, watchdog, poll or none, got '{bad}'" in out.stderr, out.stderr[-2000:]
+        shown = bad if bad.isalpha() else repr(bad)
+        assert f"STREAMLIT_SERVER_FILE_WATCHER_TYPE={shown} must be auto, watchdog, poll or none" in out.stderr, \
+            out.stderr[-2000:]
     # Both settings wrong: both are reported at once.
     out = run(["docker", "run", "--rm", "-e", "STREAMLIT_SERVER_FILE_WATCHER_TYPE=polling", "-e", "STREAMLIT_APP=nope.py",
                img], check=False, timeout=120)
-    assert out.returncode == 64 and "got 'polling'" in out.stderr and "STREAMLIT_APP=nope.py is not" in out.stderr, \
+    assert out.returncode == 64 and "=polling must" in out.stderr and "STREAMLIT_APP=nope.py is not" in out.stderr, \
         out.stderr[-2000:]
 
 

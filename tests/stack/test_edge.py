@@ -30,7 +30,6 @@ import requests
 from PIL import Image
 
 from utils.commands import free_port, run, wait_for
-from utils.engine import require_e2e
 from utils.paths import ARTIFACTS
 from utils.project import Project, make_project
 from utils.offline import FIGURE, tour, watch
@@ -223,10 +222,6 @@ def test_no_plain_http_service_answers_on_a_non_loopback_address(edge):
 def outside(edge):
     """A network namespace standing in for the internet: 198.18.x.2:80 answers HTTP; it has no
     route to any container subnet, so only traffic NATed to the host's address gets replies."""
-    if os.geteuid() != 0:
-        if require_e2e():
-            pytest.fail("the egress test creates a network namespace and needs root")
-        pytest.skip("needs root to create a network namespace")
     ns = f"fntout{uuid.uuid4().hex[:6]}"
     octet = 100 + int(uuid.uuid4().hex[:2], 16) % 100
     host_ip, ns_ip = f"198.18.{octet}.1", f"198.18.{octet}.2"
@@ -265,6 +260,7 @@ CONNECT = ("import socket, sys\n"
 
 @pytest.mark.parametrize("service, egress", [("jupyter", True), ("docs", False), ("proxy", False),
                                              ("streamlit", False)])
+@pytest.mark.root
 def test_only_jupyter_has_egress(edge, outside, service, egress):
     out = edge.compose("exec", "-T", service, "python", "-c", CONNECT, outside, timeout=60).stdout
     assert out.startswith("CONNECTED" if egress else "FAILED"), (service, out)

@@ -137,13 +137,13 @@ def test_pip_install_in_production_goes_to_the_user_packages_volume(prod_jupyter
     try:
         out = execute(p.api, p.env["JUPYTER_TOKEN"], kid,
                       "%pip install --no-cache-dir tinydb==4.8.0\n"
-                      "import tinydb, os; print('AT', tinydb.__file__)\n"
-                      "print('VENV_WRITABLE', os.access('/opt/venv/lib/python3.11/site-packages', os.W_OK))",
+                      "import tinydb, os, site, sysconfig; print('AT', os.path.relpath(tinydb.__file__, site.getusersitepackages()), site.USER_BASE)\n"
+                      "print('VENV_WRITABLE', os.access(sysconfig.get_path('purelib'), os.W_OK))",
                       timeout=300)
     finally:
         p.http.delete(f"{p.api}/api/kernels/{kid}", timeout=30)
     assert "Successfully installed tinydb-4.8.0" in out, out
-    assert "AT /home/app/.local/lib/python3.11/site-packages/tinydb/__init__.py" in out, out
+    assert "AT tinydb/__init__.py /home/app/.local" in out, out  # in the user site
     assert "VENV_WRITABLE False" in out, out
     mounts = {m["Destination"]: m for m in _inspect(p)["Mounts"]}
     assert mounts["/home/app/.local"]["Type"] == "volume", mounts.keys()

@@ -19,7 +19,7 @@ import requests
 from utils.commands import run, wait_for
 from utils.project import jupyter_session, make_project
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
 OWNERS = [(1000, 1000), (1001, 1001), (501, 20), (0, 0)]
 SERVICES = ("streamlit", "jupyter", "docs")

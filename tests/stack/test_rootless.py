@@ -31,7 +31,7 @@ from utils.commands import run
 from utils.engine import require_e2e
 from utils.project import jupyter_session, make_project
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
 USER = os.environ.get("FRACTAL_ROOTLESS_USER", "fnt-rootless")
 WANTED_UID = 2720  # not 0, not 1000 (the image default), not an owner of test_ownership's matrix
@@ -192,11 +192,6 @@ def _stop(proc: subprocess.Popen, engine: RootlessEngine | None, uid: int):
 @pytest.fixture(scope="module")
 def rootless_engine(docker_engine):
     """A rootless dockerd for a dedicated unprivileged user, started here and always removed."""
-    if os.getuid() != 0:
-        reason = "starting a rootless engine for a test user needs root on the test host"
-        if require_e2e():
-            pytest.fail(f"end-to-end tests are required (FRACTAL_REQUIRE_E2E=1) but {reason}")
-        pytest.skip(reason)
     undo_tun, proc, engine, uid, tmp = (lambda: None), None, None, None, None
     try:
         try:

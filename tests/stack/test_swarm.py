@@ -110,10 +110,11 @@ def test_the_stack_runs_with_compose_prods_limits_and_healthchecks(stack):
         assert {"Type": "tmpfs", "Target": "/tmp", "TmpfsOptions": {"SizeBytes": size * 2**20}} in [
             {k: m.get(k) for k in ("Type", "Target", "TmpfsOptions")} for m in c.get("Mounts", [])], name
         hc, want_hc = c["Healthcheck"], src["healthcheck"]
-        assert hc["Test"] == want_hc["test"] and hc["Retries"] == want_hc["retries"], name
+        assert not hc.get("Test") and hc["Retries"] == want_hc["retries"], name  # the test: the image's
         assert task["RestartPolicy"]["Condition"] == "any", name
         for cont in containers(stack, name):
             assert cont["Config"]["User"] == "app" and cont["HostConfig"]["ReadonlyRootfs"] is True
+            assert cont["Config"]["Healthcheck"]["Test"][:2] == ["CMD", "fractal-healthcheck"], name
     assert service(stack, "jupyter")["Spec"]["TaskTemplate"]["Placement"]["Constraints"] == [
         "node.labels.fractal-notebooks.notebooks == true"]
     for name in SOURCE:  # the published images, pinned by digest at deploy
@@ -169,18 +170,19 @@ def test_a_deploy_that_swarm_rolls_back_is_reported_as_failed(stack):
 
 
 def test_a_first_deploy_whose_service_keeps_exiting_fails_early_and_says_why(stack):
-    """A new stack with a setting the proxy (and JupyterLab) refuse at start: nothing to roll back
-    to, so Swarm would restart them until SWARM_WAIT. The deploy stops after three exits of one
-    service and shows its log, not the timeout."""
+    """A new stack whose gallery refuses to start (a STREAMLIT_APP the image has no page for: the
+    deploy's own check cannot know the image's pages): nothing to roll back to, so Swarm would
+    restart it until SWARM_WAIT. The deploy stops after three exits of one service and shows its
+    log, not the timeout."""
     bad = stack.name + "-bad"
-    env = {**stack.deploy_env, "STACK_NAME": bad, "MAX_UPLOAD_MB": "0", "SWARM_WAIT": "1500",
+    env = {**stack.deploy_env, "STACK_NAME": bad, "STREAMLIT_APP": "nope.py", "SWARM_WAIT": "1500",
            "PROXY_HTTPS_PORT": str(free_port()), "STREAMLIT_REPLICAS": "1", "DOCS_REPLICAS": "1"}
     try:
         out = run(["bash", "scripts/deploy-swarm.sh"], cwd=stack.dir, env=env, check=False, timeout=1500)
     finally:
         _stack_rm(bad)
     assert out.returncode != 0, out.stdout
-    assert "keeps exiting at start" in out.stderr and "MAX_UPLOAD_MB must be a positive whole number" in out.stderr, \
+    assert "keeps exiting at start" in out.stderr and "STREAMLIT_APP=nope.py is not a page" in out.stderr, \
         out.stderr
     assert "did not converge" not in out.stderr
 

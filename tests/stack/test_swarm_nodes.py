@@ -22,7 +22,7 @@ from utils.swarm_nodes import SwarmNodes
 from utils.tabs import Visitors, png, refused, tabs, upload_tab
 from utils.tls import self_signed
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
 NODES = 3
 REPLICAS = 3  # swarm_release's STREAMLIT_REPLICAS

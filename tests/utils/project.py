@@ -19,7 +19,7 @@ __all__ = ["PROJECT_FILES", "PROD_CONNECTIONS_PER_CLIENT", "HOST_UID", "HOST_GID
            "jupyter_session", "streamlit_options"]
 
 # What the tests copy of the repository into a scratch project (the host tree is never touched).
-PROJECT_FILES = ["compose.yaml", "compose.prod.yaml", "compose.swarm.yaml", "pyproject.toml", "uv.lock",
+PROJECT_FILES = ["compose.yaml", "compose.prod.yaml", "compose.swarm.yaml", "pyproject.toml", "uv.lock", "README.md",
                  ".streamlit", ".dockerignore", ".gitignore", "apps", "src", "docs", "notebooks", "services", "certs",
                  "scripts"]
 
@@ -84,7 +84,8 @@ class Project:
         return [f"{repo}/{s}:{self.env['IMAGE_TAG']}" for s in ("base", "streamlit", "jupyter", "docs")]
 
     def cleanup(self):
-        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False, timeout=300)
+        # --rmi local: the build-only images Compose named after the project (settings, uv, notebook, web)
+        self.compose("down", "--volumes", "--remove-orphans", "--rmi", "local", "--timeout", "5", check=False, timeout=300)
         run(["docker", "image", "rm", "-f", *self.images()], check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
 
