@@ -367,7 +367,8 @@ def check(environ: Mapping[str, str], service: str | None = None, names=None, ap
                 rule(value)
         except SettingError as exc:
             told = "" if var == knob.name else f" ({knob.name} in .env)"
-            problems.append(f"{exc}{told}" if knob.secret else f"{var}={_shown(value)} {exc}{told}")
+            sep = ": " if str(exc).startswith("'") else " "  # a reason that quotes one entry of the value
+            problems.append(f"{exc}{told}" if knob.secret else f"{var}={_shown(value)}{sep}{exc}{told}")
     bind = values.get("BIND_ADDRESS")
     if bind is not None and "ALLOWED_HOSTS" in values and not is_loopback(bind) and not values["ALLOWED_HOSTS"].split():
         if not any(p.startswith(("BIND_ADDRESS=", "ALLOWED_HOSTS=")) for p in problems):

@@ -84,9 +84,10 @@ class Project:
         return [f"{repo}/{s}:{self.env['IMAGE_TAG']}" for s in ("base", "streamlit", "jupyter", "docs")]
 
     def cleanup(self):
-        # --rmi local: the build-only images Compose named after the project (settings, uv, notebook, web)
-        self.compose("down", "--volumes", "--remove-orphans", "--rmi", "local", "--timeout", "5", check=False, timeout=300)
-        run(["docker", "image", "rm", "-f", *self.images()], check=False)
+        self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False, timeout=300)
+        # and the build-only images, which Compose names <project>-<service> (settings, uv, notebook, web)
+        built_only = run(["docker", "image", "ls", "-q", "--filter", f"reference={self.name}-*"], check=False).stdout.split()
+        run(["docker", "image", "rm", "-f", *self.images(), *built_only], check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
