@@ -6,6 +6,7 @@ Docker engine answers, unless FRACTAL_REQUIRE_E2E=1 (set by .ci/run), where they
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -18,12 +19,42 @@ from utils.browser import CHROMIUM_FLAGS
 from utils.commands import free_port, run
 from utils.engine import (DEFAULT_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE_ARM64, arm64_unavailable,
                           docker_available, require_e2e)
-from utils.git import GIT_ENV, commit_all
 from utils.notebooks import editor_droppings, notebook, write_notebook
 from utils.paths import ARTIFACTS, ROOT
-from utils.project import PROD_CONNECTIONS_PER_CLIENT, Release, make_project
-from utils.registry import Registry
+from utils.project import PROD_CONNECTIONS_PER_CLIENT, project
 from utils.tls import self_signed
+
+
+#: Session fixtures that build and start a stack: every module using one runs on the same
+#: pytest-xdist worker, so each stack is built once per run.
+SHARED_STACKS = ("dev_stack", "prod", "swarm_release")
+#: Groups that take longest (minutes each: an arm64 release under emulation, the dev stack's
+#: browser and docs tests, a swarm), started first so that the two workers finish together.
+LONGEST_FIRST = ("test_arm64.py", "dev_stack", "swarm_release", "test_build_graph.py", "test_ownership.py", "prod")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Group the tests for the README's `pytest -n 2 --dist loadgroup` (pytest-xdist): one group per
+    module (its module fixtures are built once), modules sharing a stack of :data:`SHARED_STACKS` in
+    one group; end-to-end groups first, the longest of them leading (pyproject's addopts keep this
+    order: --no-loadscope-reorder). Without xdist nothing changes."""
+    group = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        stacks = [f for f in SHARED_STACKS if f in item.fixturenames]
+        group[item] = stacks[0] if stacks else module
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def order(item):
+        name = group[item]
+        e2e = item.get_closest_marker("e2e") is not None
+        return (not e2e, rank.get(name, rank.get(Path(name).name, len(rank))) if e2e else 0)
+
+    if os.environ.get("PYTEST_XDIST_WORKER") and getattr(config.option, "loadgroup", False):
+        items.sort(key=order)  # stable: collection order within a group
+        for item in items:
+            item.add_marker(pytest.mark.xdist_group(group[item]))
 
 
 def pytest_runtest_setup(item):
@@ -87,16 +118,13 @@ def scratch(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def dev_stack(docker_engine, python_image, scratch):
-    """The dev stack, built and started once with `up --build --wait`; always torn down."""
-    p = make_project(scratch, python_image, "dev")
-    try:
+    """The dev stack, built and started once with `up --build --wait`; always torn down (but
+    FRACTAL_KEEP_STACK=1 leaves it)."""
+    with project(scratch, python_image, "dev", keep=os.environ.get("FRACTAL_KEEP_STACK") == "1") as p:
         t0 = time.monotonic()
         p.compose("up", "--build", "--wait", "--detach", timeout=2400)
         p.up_seconds = time.monotonic() - t0
         yield p
-    finally:
-        if os.environ.get("FRACTAL_KEEP_STACK") != "1":
-            p.cleanup()
 
 
 @pytest.fixture(scope="session")
@@ -104,57 +132,36 @@ def prod(docker_engine, python_image, scratch):
     """The production stack with the TLS proxy (compose.yaml + compose.prod.yaml, profile proxy),
     built and started once for tests/stack/test_prod_stack.py and test_prod_hostile.py, from a
     checkout with editor droppings in docs/ and a failing notebook in the workspace."""
-    p = make_project(scratch, python_image, "prod", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex, APP_VERSION="9.9.9",
-                     GIT_SHA=uuid.uuid4().hex[:7], DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()),
-                     STREAMLIT_MEMORY="2g", ALLOWED_HOSTS="notebooks.test",
-                     PROXY_CONNECTIONS_PER_CLIENT=str(PROD_CONNECTIONS_PER_CLIENT))
-    p.files = ["compose.yaml", "compose.prod.yaml"]
-    p.ca = self_signed(p.dir / "certs" / "proxy")  # clients verify the proxy against it
-    # Built from a checkout a researcher has worked in: editor droppings beside the docs and a
-    # failing scratch notebook in the workspace; the docs build must not see them.
-    editor_droppings(p.dir / "docs", "dropping in production")
-    write_notebook(p.dir / "notebooks" / "scratch.ipynb", notebook("Scratch", "raise ValueError('scratch')"))
-    try:
-        p.compose("--profile", "proxy", "up", "--build", "--wait", "--detach", timeout=2400)
-        yield p
-    finally:
-        p.compose("--profile", "proxy", "down", "--volumes", "--remove-orphans", "--timeout", "5",
-                  check=False, timeout=300)
-        p.cleanup()
-
-
-@pytest.fixture(scope="session")
-def swarm_release(docker_engine, python_image, scratch):
-    """A release (tests/utils/project.py) as scripts/publish.sh makes it, from a git checkout, in
-    a registry on loopback (tests/utils/registry.py), for the Swarm tests to deploy with
-    scripts/deploy-swarm.sh."""
-    p = Release(**vars(make_project(scratch, python_image, "swarm", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
-                                    PROXY_HTTPS_PORT=str(free_port()), STREAMLIT_REPLICAS="3", DOCS_REPLICAS="2")))
-    p.files = ["compose.yaml", "compose.prod.yaml"]
-    p.env["STACK_NAME"] = p.name
-    local = []
-    try:
-        sha = commit_all(p.dir)
-        p.env.update(APP_VERSION="0.1.0", GIT_SHA=sha, DEPLOY_ENV="prod")  # what the scripts work out
-        p.ca = self_signed(p.dir / "certs" / "proxy")  # after the commit: a release does not carry its key
-        p.https = f"https://127.0.0.1:{p.env['PROXY_HTTPS_PORT']}"
-        with Registry() as reg:
-            p.registry, p.registry_storage = f"{reg.host}/fractal-{p.name}", reg.storage
-            local += [f"{p.registry}/{s}:0.1.0-{sha}-prod{suffix}" for s in ("base", "streamlit", "jupyter", "docs",
-                                                                             "proxy") for suffix in ("", "-amd64")]
-            env = {**os.environ, **GIT_ENV, **p.env, "REGISTRY": p.registry}
-            for derived in ("APP_VERSION", "GIT_SHA", "DEPLOY_ENV"):
-                env.pop(derived)
-            # The base image from .env, as docs/troubleshooting.md puts it (no registry here).
-            (p.dir / ".env").write_text(f"PYTHON_IMAGE={env.pop('PYTHON_IMAGE')}\n")
-            p.deploy_env = env
-            t0 = time.monotonic()
-            run(["bash", "scripts/publish.sh"], cwd=p.dir, env=env, timeout=2400)
-            print(f"\npublish.sh {time.monotonic() - t0:.0f} s")
+    with project(scratch, python_image, "prod", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex, APP_VERSION="9.9.9",
+                 GIT_SHA=uuid.uuid4().hex[:7], DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()),
+                 STREAMLIT_MEMORY="2g", ALLOWED_HOSTS="notebooks.test",
+                 PROXY_CONNECTIONS_PER_CLIENT=str(PROD_CONNECTIONS_PER_CLIENT)) as p:
+        p.files = ["compose.yaml", "compose.prod.yaml"]
+        p.ca = self_signed(p.dir / "certs" / "proxy")  # clients verify the proxy against it
+        # Built from a checkout a researcher has worked in: editor droppings beside the docs and a
+        # failing scratch notebook in the workspace; the docs build must not see them.
+        editor_droppings(p.dir / "docs", "dropping in production")
+        write_notebook(p.dir / "notebooks" / "scratch.ipynb", notebook("Scratch", "raise ValueError('scratch')"))
+        try:
+            p.compose("--profile", "proxy", "up", "--build", "--wait", "--detach", timeout=2400)
             yield p
-    finally:
-        run(["docker", "image", "rm", "-f", *local], check=False)
-        p.cleanup()
+        finally:  # the proxy profile's container too, then project()'s cleanup
+            p.compose("--profile", "proxy", "down", "--volumes", "--remove-orphans", "--timeout", "5",
+                      check=False, timeout=300)
+
+
+@pytest.fixture()
+def new_project(python_image, scratch):
+    """A factory of scratch projects for one test (utils.project.project):
+    ``p = new_project("label", cls=Edge, owner=None, keep_images=False, **env)`` copies the
+    checkout under ``scratch`` for ``python_image`` (``tmp_root=``/``python_image=`` to choose
+    others). Every project the test made is cleaned up at its teardown, newest first, however the
+    test ended; ``keep_images=True`` leaves the service images another project shares."""
+    with contextlib.ExitStack() as made:
+        def new(label: str, *, tmp_root: Path = scratch, python_image: str = python_image, **kw):
+            return made.enter_context(project(tmp_root, python_image, label, **kw))
+
+        yield new
 
 
 @pytest.fixture(scope="session")
@@ -184,3 +191,17 @@ def page(browser):
         yield pg
     finally:
         ctx.close()
+
+
+def pytest_sessionstart(session):
+    """Apply :func:`fractalkit.configure_runtime` to the test process, as the images' start-up hook
+    does to theirs (importing fractalkit sets nothing): tests call parallel kernels from several
+    threads, which needs a thread-safe numba threading layer. The environment is then put back as
+    it was, so that the processes the tests start (Compose, a fresh Python) begin as a user's do."""
+    import fractalkit
+
+    saved = dict(os.environ)
+    fractalkit.configure_runtime()
+    for name in set(os.environ) - set(saved):
+        del os.environ[name]
+    os.environ.update(saved)

@@ -19,7 +19,7 @@ import pytest
 
 from utils.commands import run
 from utils.paths import ROOT
-from utils.project import make_project
+from utils.project import project
 from utils.git import GIT_ENV, commit_all
 from utils.registry import Registry
 
@@ -43,48 +43,46 @@ def _platform_digests(ref: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def release(docker_engine, python_image, arm64_python_image, scratch):
     """scripts/publish.sh --platform linux/amd64,linux/arm64 from a fresh git checkout."""
-    project = make_project(scratch, python_image, "release")
     local = []
-    try:
-        sha = commit_all(project.dir)
-        with Registry() as reg:
-            repo = f"{reg.host}/fractal-{project.name}"
-            local += [f"{repo}/{s}:0.1.0-{sha}-prod{suffix}" for s in (*SERVICES, "base")
-                      for suffix in ("", "-amd64", "-arm64")]
-            env = {**GIT_ENV, "REGISTRY": repo, "PYTHON_IMAGE_AMD64": python_image, "PYTHON_IMAGE_ARM64": arm64_python_image,
-                   "HOST_UID": project.env["HOST_UID"], "HOST_GID": project.env["HOST_GID"]}
-            t0 = time.monotonic()
-            out = run(["bash", str(project.dir / "scripts" / "publish.sh"), "--platform", ",".join(PLATFORMS)],
-                      cwd=project.dir, env=env, timeout=3600)
-            print(f"\npublish.sh for {', '.join(PLATFORMS)}: {time.monotonic() - t0:.0f} s\n{out.stdout}")
-            yield {"registry": reg, "repo": repo, "sha": sha, "stdout": out.stdout, "project": project}
-    finally:  # also when publish fails: no images, registry or scratch copy left behind
-        if local:
-            run(["docker", "image", "rm", "-f", *local], check=False)
-        project.cleanup()
+    # also when publish fails: no images, registry or scratch copy left behind
+    with project(scratch, python_image, "release") as p:
+        try:
+            sha = commit_all(p.dir)
+            with Registry() as reg:
+                repo = f"{reg.host}/fractal-{p.name}"
+                local += [f"{repo}/{s}:0.1.0-{sha}-prod{suffix}" for s in (*SERVICES, "base")
+                          for suffix in ("", "-amd64", "-arm64")]
+                env = {**GIT_ENV, "REGISTRY": repo, "PYTHON_IMAGE_AMD64": python_image,
+                       "PYTHON_IMAGE_ARM64": arm64_python_image,
+                       "HOST_UID": p.env["HOST_UID"], "HOST_GID": p.env["HOST_GID"]}
+                t0 = time.monotonic()
+                out = run(["bash", str(p.dir / "scripts" / "publish.sh"), "--platform", ",".join(PLATFORMS)],
+                          cwd=p.dir, env=env, timeout=3600)
+                print(f"\npublish.sh for {', '.join(PLATFORMS)}: {time.monotonic() - t0:.0f} s\n{out.stdout}")
+                yield {"registry": reg, "repo": repo, "sha": sha, "stdout": out.stdout, "project": p}
+        finally:  # the published images, before project()'s cleanup
+            if local:
+                run(["docker", "image", "rm", "-f", *local], check=False)
 
 
-def test_publish_refuses_what_it_cannot_tag_honestly(docker_engine, scratch, python_image):
+def test_publish_refuses_what_it_cannot_tag_honestly(new_project):
     """No REGISTRY, not a git checkout, a dirty checkout, a bad platform: a clear error, nothing built."""
-    project = make_project(scratch, python_image, "publish-bad")
-    script = ["bash", str(project.dir / "scripts" / "publish.sh")]
+    p = new_project("publish-bad")
+    script = ["bash", str(p.dir / "scripts" / "publish.sh")]
     env = GIT_ENV
-    try:
-        cases = [({}, [], "set REGISTRY"),
-                 ({"REGISTRY": "127.0.0.1:1/x"}, [], "not a git checkout: set GIT_SHA"),
-                 ({"REGISTRY": "127.0.0.1:1/x", "GIT_SHA": "abc"}, ["--platform", "linux/s390x"],
-                  "unsupported platform 'linux/s390x'"),
-                 ({"REGISTRY": "127.0.0.1:1/x", "GIT_SHA": "a b"}, [], "GIT_SHA='a b' must be a valid image tag"),
-                 ({"REGISTRY": "127.0.0.1:1/x/", "GIT_SHA": "abc"}, [], "REGISTRY=127.0.0.1:1/x/ must be host[:port]/path")]
-        for extra, args, message in cases:
-            out = run([*script, *args], check=False, cwd=project.dir, env={**env, **extra})
-            assert out.returncode != 0 and message in out.stderr, (extra, args, out.stderr)
-        commit_all(project.dir)
-        (project.dir / "compose.yaml").write_text((project.dir / "compose.yaml").read_text() + "\n# edit\n")
-        out = run(script, check=False, cwd=project.dir, env={**env, "REGISTRY": "127.0.0.1:1/x"})
-        assert out.returncode != 0 and "uncommitted changes" in out.stderr, out.stderr
-    finally:
-        project.cleanup()
+    cases = [({}, [], "set REGISTRY"),
+             ({"REGISTRY": "127.0.0.1:1/x"}, [], "not a git checkout: set GIT_SHA"),
+             ({"REGISTRY": "127.0.0.1:1/x", "GIT_SHA": "abc"}, ["--platform", "linux/s390x"],
+              "unsupported platform 'linux/s390x'"),
+             ({"REGISTRY": "127.0.0.1:1/x", "GIT_SHA": "a b"}, [], "GIT_SHA='a b' must be a valid image tag"),
+             ({"REGISTRY": "127.0.0.1:1/x/", "GIT_SHA": "abc"}, [], "REGISTRY=127.0.0.1:1/x/ must be host[:port]/path")]
+    for extra, args, message in cases:
+        out = run([*script, *args], check=False, cwd=p.dir, env={**env, **extra})
+        assert out.returncode != 0 and message in out.stderr, (extra, args, out.stderr)
+    commit_all(p.dir)
+    (p.dir / "compose.yaml").write_text((p.dir / "compose.yaml").read_text() + "\n# edit\n")
+    out = run(script, check=False, cwd=p.dir, env={**env, "REGISTRY": "127.0.0.1:1/x"})
+    assert out.returncode != 0 and "uncommitted changes" in out.stderr, out.stderr
 
 
 def test_every_service_is_one_index_for_both_platforms_under_three_tags(release):
@@ -186,16 +184,16 @@ def test_arm64_jupyter_executes_a_teaching_notebook(arm64_notebook):
 
 def test_dev_images_build_for_arm64_too(release, arm64_python_image):
     """`docker compose build` of the dev stack for linux/arm64 (Compose's DOCKER_DEFAULT_PLATFORM)."""
-    project = release["project"]
-    env = {"PYTHON_IMAGE": arm64_python_image, "DOCKER_DEFAULT_PLATFORM": "linux/arm64", "IMAGE_TAG": project.name + "-arm64"}
+    p = release["project"]
+    env = {"PYTHON_IMAGE": arm64_python_image, "DOCKER_DEFAULT_PLATFORM": "linux/arm64", "IMAGE_TAG": p.name + "-arm64"}
     try:
-        project.compose("build", env=env, timeout=3600)
+        p.compose("build", env=env, timeout=3600)
         for service in ("base", "streamlit", "jupyter", "docs"):
-            ref = f"{project.env['IMAGE_REPO']}/{service}:{env['IMAGE_TAG']}"
+            ref = f"{p.env['IMAGE_REPO']}/{service}:{env['IMAGE_TAG']}"
             arch = run(["docker", "image", "inspect", "-f", "{{.Architecture}}", ref]).stdout.strip()
             assert arch == "arm64", (ref, arch)
     finally:
-        run(["docker", "image", "rm", "-f", *(f"{project.env['IMAGE_REPO']}/{s}:{env['IMAGE_TAG']}"
+        run(["docker", "image", "rm", "-f", *(f"{p.env['IMAGE_REPO']}/{s}:{env['IMAGE_TAG']}"
                                              for s in ("base", "streamlit", "jupyter", "docs"))], check=False)
 
 

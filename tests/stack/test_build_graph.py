@@ -15,7 +15,6 @@ import pytest
 
 from utils.commands import run
 from utils.paths import ROOT
-from utils.project import make_project
 
 pytestmark = pytest.mark.e2e
 
@@ -42,67 +41,55 @@ def _assert_built_on_base(p, services, marker):
 
 
 @pytest.mark.parametrize("service", ["streamlit", "jupyter", "docs"])
-def test_one_service_builds_alone_with_no_base_image(docker_engine, python_image, scratch, service):
-    p = make_project(scratch, python_image, f"alone-{service}")
-    try:
-        assert run(["docker", "image", "inspect", f"{p.env['IMAGE_REPO']}/base:{p.env['IMAGE_TAG']}"],
-                   check=False).returncode != 0
-        marker = _stamp(p)
-        p.compose("build", service, timeout=2400)
-        _assert_built_on_base(p, [service], marker)
-    finally:
-        p.cleanup()
+def test_one_service_builds_alone_with_no_base_image(new_project, service):
+    p = new_project(f"alone-{service}")
+    assert run(["docker", "image", "inspect", f"{p.env['IMAGE_REPO']}/base:{p.env['IMAGE_TAG']}"],
+               check=False).returncode != 0
+    marker = _stamp(p)
+    p.compose("build", service, timeout=2400)
+    _assert_built_on_base(p, [service], marker)
 
 
-def test_a_base_change_reaches_every_service_in_the_same_build(docker_engine, python_image, scratch):
-    p = make_project(scratch, python_image, "basechange")
-    try:
-        first = _stamp(p)
-        p.compose("build", timeout=2400)
-        _assert_built_on_base(p, ["streamlit", "jupyter", "docs"], first)
-        changed = _stamp(p)  # a change of the base's sources, then a build of everything
-        p.compose("build", timeout=2400)
-        _assert_built_on_base(p, ["streamlit", "jupyter", "docs"], changed)
-    finally:
-        p.cleanup()
+def test_a_base_change_reaches_every_service_in_the_same_build(new_project):
+    p = new_project("basechange")
+    first = _stamp(p)
+    p.compose("build", timeout=2400)
+    _assert_built_on_base(p, ["streamlit", "jupyter", "docs"], first)
+    changed = _stamp(p)  # a change of the base's sources, then a build of everything
+    p.compose("build", timeout=2400)
+    _assert_built_on_base(p, ["streamlit", "jupyter", "docs"], changed)
 
 
-def test_classic_builder_from_an_empty_cache(docker_engine, python_image, scratch):
+def test_classic_builder_from_an_empty_cache(new_project):
     """COMPOSE_BAKE=false and --no-cache: the classic builder, with nothing reused."""
-    p = make_project(scratch, python_image, "classic", COMPOSE_BAKE="false")
+    p = new_project("classic", COMPOSE_BAKE="false")
     # Its own cache keys from the first layer on (certs/ is the base's first COPY): a --no-cache
     # build stores new records under the keys it computes, and a second record for a key other
     # builds use would let their base and service targets pick different layers for the same
     # content (the images would stop sharing the base's layers).
     (p.dir / "certs" / f"cache-namespace-{uuid.uuid4().hex}.txt").write_text("classic-builder test\n")
-    try:
-        marker = _stamp(p)
-        p.compose("build", "--no-cache", timeout=2400)
-        _assert_built_on_base(p, ["streamlit", "jupyter", "docs"], marker)
-        p.compose("up", "--wait", "--detach", timeout=600)
-    finally:
-        p.cleanup()
+    marker = _stamp(p)
+    p.compose("build", "--no-cache", timeout=2400)
+    _assert_built_on_base(p, ["streamlit", "jupyter", "docs"], marker)
+    p.compose("up", "--wait", "--detach", timeout=600)
 
 
-def test_windows_checkout_with_autocrlf_comes_up(docker_engine, python_image, scratch):
+def test_windows_checkout_with_autocrlf_comes_up(new_project):
     """Git for Windows' core.autocrlf=true would give the container scripts CRLF line ends
     (`#!/bin/sh\\r`, `env: 'python3\\r'`); .gitattributes keeps them LF. The clone is of the
     committed tree (HEAD), as a user's clone would be."""
-    p = make_project(scratch, python_image, "crlf")
-    try:
-        for item in p.dir.iterdir():
-            if item.name != "certs":
-                shutil.rmtree(item) if item.is_dir() else item.unlink()
-        clone = p.dir.with_name(p.dir.name + "-clone")
-        run(["git", "clone", "-q", "-c", "core.autocrlf=true", str(ROOT), str(clone)])
-        for item in clone.iterdir():
-            if item.name not in (".git", "certs"):
-                shutil.move(str(item), p.dir / item.name)
-        shutil.rmtree(clone)
-        assert (p.dir / "README.md").exists()
-        crlf = [str(f.relative_to(p.dir)) for f in p.dir.rglob("*")
-                if f.is_file() and f.suffix in {".sh", ".py", ".conf", ".yaml", ".json", ""} and b"\r\n" in f.read_bytes()]
-        assert crlf == [], f"CRLF in files that run in a container: {crlf}"
-        p.compose("up", "--build", "--wait", "--detach", timeout=2400)
-    finally:
-        p.cleanup()
+    p = new_project("crlf")
+    for item in p.dir.iterdir():
+        if item.name != "certs":
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+    clone = p.dir.with_name(p.dir.name + "-clone")
+    run(["git", "clone", "-q", "-c", "core.autocrlf=true", str(ROOT), str(clone)])
+    for item in clone.iterdir():
+        if item.name not in (".git", "certs"):
+            shutil.move(str(item), p.dir / item.name)
+    shutil.rmtree(clone)
+    assert (p.dir / "README.md").exists()
+    crlf = [str(f.relative_to(p.dir)) for f in p.dir.rglob("*")
+            if f.is_file() and f.suffix in {".sh", ".py", ".conf", ".yaml", ".json", ""} and b"\r\n" in f.read_bytes()]
+    assert crlf == [], f"CRLF in files that run in a container: {crlf}"
+    p.compose("up", "--build", "--wait", "--detach", timeout=2400)

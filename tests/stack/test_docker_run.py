@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from utils.commands import free_port, run, wait_for
-from utils.project import make_project
+from utils.project import project
 from utils.streamlit_ws import StreamlitSession
 
 pytestmark = pytest.mark.e2e
@@ -29,12 +29,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def image(docker_engine, python_image, scratch):
     """The dev streamlit image and the scratch checkout it was built from."""
-    p = make_project(scratch, python_image, "run")
-    try:
+    with project(scratch, python_image, "run") as p:
         p.compose("build", "streamlit", timeout=2400)
         yield p, f"{p.env['IMAGE_REPO']}/streamlit:{p.env['IMAGE_TAG']}"
-    finally:
-        p.cleanup()
 
 
 class Served:

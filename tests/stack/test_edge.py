@@ -31,7 +31,7 @@ from PIL import Image
 
 from utils.commands import free_port, run, wait_for
 from utils.paths import ARTIFACTS
-from utils.project import Project, make_project
+from utils.project import Project, project
 from utils.offline import FIGURE, tour, watch
 from utils.tls import self_signed
 
@@ -73,25 +73,22 @@ def edge(docker_engine, python_image, scratch):
         hosts = Path("/etc/hosts")
         hosts_before = hosts.read_text()
         hosts.write_text(hosts_before + f"\n{gw} {name}\n")
-        p = Edge(**vars(make_project(scratch, python_image, "edge", APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
-                                     DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()), BIND_ADDRESS=gw,
-                                     ALLOWED_HOSTS=name, JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
-                                     MAX_UPLOAD_MB=str(LIMIT_MB))))
-        p.files = ["compose.yaml", "compose.prod.yaml"]
-        # The documented production .env: both files and the proxy profile, for up and down.
-        (p.dir / ".env").write_text("COMPOSE_FILE=compose.yaml:compose.prod.yaml\nCOMPOSE_PROFILES=proxy\n")
-        p.ca = self_signed(p.dir / "certs" / "proxy", ("DNS:localhost", f"DNS:{name}", "IP:127.0.0.1", f"IP:{gw}"))
-        p.gw = gw
-        p.host = name
-        p.origin = f"https://{name}:{p.env['PROXY_HTTPS_PORT']}"
-        try:
+        with project(scratch, python_image, "edge", cls=Edge, APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
+                     DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()), BIND_ADDRESS=gw,
+                     ALLOWED_HOSTS=name, JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
+                     MAX_UPLOAD_MB=str(LIMIT_MB)) as p:
+            p.files = ["compose.yaml", "compose.prod.yaml"]
+            # The documented production .env: both files and the proxy profile, for up and down.
+            (p.dir / ".env").write_text("COMPOSE_FILE=compose.yaml:compose.prod.yaml\nCOMPOSE_PROFILES=proxy\n")
+            p.ca = self_signed(p.dir / "certs" / "proxy", ("DNS:localhost", f"DNS:{name}", "IP:127.0.0.1", f"IP:{gw}"))
+            p.gw = gw
+            p.host = name
+            p.origin = f"https://{name}:{p.env['PROXY_HTTPS_PORT']}"
             up = documented(p, "up", "-d", "--build", "--wait", timeout=2400, check=False)
             if up.returncode != 0:
                 logs = documented(p, "logs", "--tail", "30", "--no-color", check=False, timeout=120).stdout
                 raise AssertionError(f"up failed:\n{up.stderr[-2000:]}\n--- logs ---\n{logs[-6000:]}")
             yield p
-        finally:
-            p.cleanup()
     finally:
         run(["docker", "network", "rm", net], check=False)
         if "hosts_before" in locals():

@@ -25,7 +25,7 @@ import requests
 from utils.commands import free_port, run, wait_for
 from utils.engine import require_e2e
 from utils.paths import ARTIFACTS, ROOT
-from utils.project import HOST_GID, HOST_UID, Project, jupyter_session, make_project
+from utils.project import HOST_GID, HOST_UID, Project, jupyter_session, project
 from utils.jupyter_ws import execute
 
 pytestmark = pytest.mark.e2e
@@ -51,21 +51,20 @@ class IdeProject(Project):
 @pytest.fixture(scope="module")
 def ide(docker_engine, python_image, scratch):
     """jupyter and the ide profile of one scratch checkout (with .devcontainer), up --wait."""
-    p = IdeProject(**vars(make_project(scratch, python_image, "ide", IDE_PORT=str(free_port()))))
-    shutil.copytree(ROOT / ".devcontainer", p.dir / ".devcontainer")
-    if os.getuid() == 0:
-        for q in [p.dir / ".devcontainer", *(p.dir / ".devcontainer").rglob("*")]:
-            os.chown(q, HOST_UID, HOST_GID)
-    p.files = ["compose.yaml"]
-    try:
-        p.compose("--profile", "ide", "up", "--build", "--wait", "--detach", "jupyter", "ide", timeout=2400)
-        p.ide_url = f"http://127.0.0.1:{p.env['IDE_PORT']}"
-        yield p
-    finally:
-        p.compose("--profile", "ide", "down", "--volumes", "--remove-orphans", "--timeout", "5",
-                  check=False, timeout=300)
-        run(["docker", "image", "rm", "-f", f"{p.env['IMAGE_REPO']}/ide:{p.env['IMAGE_TAG']}"], check=False)
-        p.cleanup()
+    with project(scratch, python_image, "ide", cls=IdeProject, IDE_PORT=str(free_port())) as p:
+        shutil.copytree(ROOT / ".devcontainer", p.dir / ".devcontainer")
+        if os.getuid() == 0:
+            for q in [p.dir / ".devcontainer", *(p.dir / ".devcontainer").rglob("*")]:
+                os.chown(q, HOST_UID, HOST_GID)
+        p.files = ["compose.yaml"]
+        try:
+            p.compose("--profile", "ide", "up", "--build", "--wait", "--detach", "jupyter", "ide", timeout=2400)
+            p.ide_url = f"http://127.0.0.1:{p.env['IDE_PORT']}"
+            yield p
+        finally:  # the ide profile's container and image, then project()'s cleanup
+            p.compose("--profile", "ide", "down", "--volumes", "--remove-orphans", "--timeout", "5",
+                      check=False, timeout=300)
+            run(["docker", "image", "rm", "-f", f"{p.env['IMAGE_REPO']}/ide:{p.env['IMAGE_TAG']}"], check=False)
 
 
 def _login(p) -> requests.Session:

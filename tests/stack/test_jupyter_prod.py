@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from utils.commands import run, wait_for
-from utils.project import Project, jupyter_session, make_project
+from utils.project import Project, jupyter_session, project
 from utils.jupyter_ws import execute
 
 pytestmark = pytest.mark.e2e
@@ -38,18 +38,15 @@ class ProdJupyter(Project):
 
 @pytest.fixture(scope="module")
 def prod_jupyter(docker_engine, python_image, scratch):
-    p = ProdJupyter(**vars(make_project(scratch, python_image, "jprod", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
-                     APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
-                     DEPLOY_ENV="e2e", JUPYTER_MEMORY="1g", JUPYTER_CULL_IDLE_TIMEOUT=str(CULL_S),
-                     JUPYTER_CULL_INTERVAL="5")))
-    p.files = ["compose.yaml", "compose.prod.yaml"]
-    try:
+    with project(scratch, python_image, "jprod", cls=ProdJupyter, JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
+                 APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
+                 DEPLOY_ENV="e2e", JUPYTER_MEMORY="1g", JUPYTER_CULL_IDLE_TIMEOUT=str(CULL_S),
+                 JUPYTER_CULL_INTERVAL="5") as p:
+        p.files = ["compose.yaml", "compose.prod.yaml"]
         p.compose("up", "--build", "--wait", "--detach", "jupyter", timeout=2400)
         p.api = p.url("jupyter", "/jupyter")
         p.http = jupyter_session(p)
         yield p
-    finally:
-        p.cleanup()
 
 
 def _inspect(p) -> dict:

@@ -6,14 +6,13 @@ servers must refuse that Host even with the right token, and the token must not 
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 import requests
 import websocket
 
 from utils.commands import run
-from utils.project import make_project
+from utils.project import project
 
 pytestmark = pytest.mark.e2e
 
@@ -88,18 +87,16 @@ def test_streamlit_refuses_the_app_connection_for_a_foreign_host(dev_stack):
 def second(dev_stack, scratch):
     """A second, fresh project running only jupyter, on the dev stack's images (not rebuilt,
     not removed: they belong to dev_stack), with an allowed host name."""
-    p = make_project(scratch, dev_stack.env["PYTHON_IMAGE"], "token", IMAGE_TAG=dev_stack.env["IMAGE_TAG"],
-                     ALLOWED_HOSTS="notebooks.test")
-    try:
-        p.compose("up", "--no-build", "--wait", "--detach", "jupyter", timeout=600)
-        yield p
-    finally:
-        left = run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={p.name}"],
-                   check=False).stdout.split()
-        if left:  # one-off `run` containers too
-            run(["docker", "rm", "-f", *left], check=False)
-        p.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False, timeout=300)
-        shutil.rmtree(p.dir, ignore_errors=True)
+    with project(scratch, dev_stack.env["PYTHON_IMAGE"], "token", keep_images=True,
+                 IMAGE_TAG=dev_stack.env["IMAGE_TAG"], ALLOWED_HOSTS="notebooks.test") as p:
+        try:
+            p.compose("up", "--no-build", "--wait", "--detach", "jupyter", timeout=600)
+            yield p
+        finally:  # before project()'s cleanup (down --volumes, the scratch copy; not dev_stack's images)
+            left = run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={p.name}"],
+                       check=False).stdout.split()
+            if left:  # one-off `run` containers too
+                run(["docker", "rm", "-f", *left], check=False)
 
 
 def test_two_fresh_stacks_get_different_tokens(dev_stack, second):

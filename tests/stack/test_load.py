@@ -21,7 +21,7 @@ import requests
 
 from utils.commands import run
 from utils.gallery import URL_PATHS
-from utils.project import make_project
+from utils.project import project
 from utils.streamlit_ws import StreamlitSession, concurrent_sessions
 
 pytestmark = pytest.mark.e2e
@@ -35,15 +35,12 @@ PAGES = URL_PATHS
 
 @pytest.fixture(scope="module")
 def prod_streamlit(docker_engine, python_image, scratch):
-    p = make_project(scratch, python_image, "load", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
-                     APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
-                     DEPLOY_ENV="e2e", STREAMLIT_DISCONNECTED_SESSION_TTL=str(SESSION_TTL))
-    p.files = ["compose.yaml", "compose.prod.yaml"]
-    try:
+    with project(scratch, python_image, "load", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
+                 APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
+                 DEPLOY_ENV="e2e", STREAMLIT_DISCONNECTED_SESSION_TTL=str(SESSION_TTL)) as p:
+        p.files = ["compose.yaml", "compose.prod.yaml"]
         p.compose("up", "--build", "--wait", "--detach", "streamlit", timeout=2400)
         yield p
-    finally:
-        p.cleanup()
 
 
 def _state(p) -> dict:

@@ -29,7 +29,7 @@ import requests
 
 from utils.commands import run
 from utils.engine import require_e2e
-from utils.project import jupyter_session, make_project
+from utils.project import jupyter_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
@@ -305,40 +305,39 @@ def _processes(engine: RootlessEngine, container: str) -> list[dict]:
     return procs
 
 
-def test_rootless_engine_files_belong_to_the_host_user_and_nothing_runs_as_root(rootless_engine, rootless_base):
+def test_rootless_engine_files_belong_to_the_host_user_and_nothing_runs_as_root(rootless_engine, rootless_base,
+                                                                                new_project):
     engine = rootless_engine
     # The checkout belongs to the engine's user, no .env: inside, it appears owned by UID 0.
-    p = make_project(engine.dir, rootless_base, "rootless", owner=(engine.uid, engine.gid), **engine.env)
-    try:
-        p.compose("up", "--build", "--wait", "--detach", timeout=3000)
+    # (keep_images: its images are the rootless engine's, whose data root rootless_engine deletes.)
+    p = new_project("rootless", tmp_root=engine.dir, python_image=rootless_base, owner=(engine.uid, engine.gid),
+                    keep_images=True, **engine.env)
+    p.compose("up", "--build", "--wait", "--detach", timeout=3000)
 
-        # A notebook saved through Jupyter's API belongs to the host user (not root, not 1000).
-        r = jupyter_session(p).put(p.url("jupyter", "/api/contents/notebooks/rootless.ipynb"), json=NOTEBOOK, timeout=30)
-        assert r.status_code in (200, 201), r.text
-        st = (p.dir / "notebooks" / "rootless.ipynb").stat()
-        assert (st.st_uid, st.st_gid) == (engine.uid, engine.gid)
+    # A notebook saved through Jupyter's API belongs to the host user (not root, not 1000).
+    r = jupyter_session(p).put(p.url("jupyter", "/api/contents/notebooks/rootless.ipynb"), json=NOTEBOOK, timeout=30)
+    assert r.status_code in (200, 201), r.text
+    st = (p.dir / "notebooks" / "rootless.ipynb").stat()
+    assert (st.st_uid, st.st_gid) == (engine.uid, engine.gid)
 
-        assert requests.get(p.url("streamlit", "/_stcore/health"), timeout=10).text == "ok"
-        assert requests.get(p.url("docs", "/"), timeout=30).status_code == 200
+    assert requests.get(p.url("streamlit", "/_stcore/health"), timeout=10).text == "ok"
+    assert requests.get(p.url("docs", "/"), timeout=30).status_code == 200
 
-        # On the host, every process of every service is the user or its subordinate range:
-        # never real root. The servers are exactly the user (container UID 0), with no capability.
-        for svc in ("streamlit", "jupyter", "docs"):
-            procs = _processes(engine, p.container(svc))
-            servers = [x for x in procs if "docker-init" not in x["cmd"]]
-            assert servers, (svc, procs)
-            for proc in procs:
-                # In the engine's user namespace: its root is the host user.
-                assert proc["uid_map"] == [0, engine.uid, 1], (svc, proc)
-                assert 0 not in proc["uids"] and 0 not in proc["gids"], (svc, proc)
-                assert all(engine.host_uid_ok(u) for u in proc["uids"]), (svc, proc)
-            for proc in servers:
-                assert proc["uids"] == [engine.uid] * 4 and proc["capeff"] == 0, (svc, proc)
+    # On the host, every process of every service is the user or its subordinate range:
+    # never real root. The servers are exactly the user (container UID 0), with no capability.
+    for svc in ("streamlit", "jupyter", "docs"):
+        procs = _processes(engine, p.container(svc))
+        servers = [x for x in procs if "docker-init" not in x["cmd"]]
+        assert servers, (svc, procs)
+        for proc in procs:
+            # In the engine's user namespace: its root is the host user.
+            assert proc["uid_map"] == [0, engine.uid, 1], (svc, proc)
+            assert 0 not in proc["uids"] and 0 not in proc["gids"], (svc, proc)
+            assert all(engine.host_uid_ok(u) for u in proc["uids"]), (svc, proc)
+        for proc in servers:
+            assert proc["uids"] == [engine.uid] * 4 and proc["capeff"] == 0, (svc, proc)
 
-        logs = p.compose("logs", "jupyter").stdout
-        assert "running as UID 0 with no capabilities" in logs, logs
-        assert "user namespace: rootless engine" in logs, logs
-        assert "not writable" not in logs, logs
-    finally:
-        p.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False, timeout=300)
-        shutil.rmtree(p.dir, ignore_errors=True)
+    logs = p.compose("logs", "jupyter").stdout
+    assert "running as UID 0 with no capabilities" in logs, logs
+    assert "user namespace: rootless engine" in logs, logs
+    assert "not writable" not in logs, logs

@@ -8,7 +8,7 @@ import pytest
 
 from utils.commands import run
 from utils.paths import ROOT
-from utils.project import make_project
+from utils.project import project
 
 pytestmark = pytest.mark.e2e
 
@@ -32,12 +32,9 @@ print(json.dumps({"layer": numba.threading_layer(), "numba": numba.get_num_threa
 
 @pytest.fixture(scope="module")
 def images(docker_engine, python_image, scratch):
-    p = make_project(scratch, python_image, "threads")
-    try:
+    with project(scratch, python_image, "threads") as p:
         p.compose("build", "streamlit", "jupyter", timeout=2400)
         yield dict(zip(("base", "streamlit", "jupyter"), p.images()[:3]))
-    finally:
-        p.cleanup()
 
 
 def _python(image, code, *docker_args, timeout=600):

@@ -1,27 +1,30 @@
 """Scratch copies of the repository, each its own Compose project (name, ports, images)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import tomllib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import requests
 
 from .commands import free_port, run
 from .paths import ROOT
 
-__all__ = ["PROJECT_FILES", "PROD_CONNECTIONS_PER_CLIENT", "HOST_UID", "HOST_GID", "Project", "Release", "make_project",
-           "jupyter_session", "streamlit_options"]
+__all__ = ["PROJECT_FILES", "PROD_CONNECTIONS_PER_CLIENT", "HOST_UID", "HOST_GID", "Project", "make_project",
+           "project", "jupyter_session", "streamlit_options"]
 
 # What the tests copy of the repository into a scratch project (the host tree is never touched).
-PROJECT_FILES = ["compose.yaml", "compose.prod.yaml", "compose.swarm.yaml", "pyproject.toml", "uv.lock", "README.md",
+PROJECT_FILES = ["compose.yaml", "compose.prod.yaml", "pyproject.toml", "uv.lock", "README.md",
                  ".streamlit", ".dockerignore", ".gitignore", "apps", "src", "docs", "notebooks", "services", "certs",
-                 "scripts"]
+                 "scripts", "swarm"]
 
 #: PROXY_CONNECTIONS_PER_CLIENT of the ``prod`` stack (conftest.py): not the default, to see the
 #: knob work.
@@ -83,43 +86,40 @@ class Project:
             return [f"{repo}/{s}:{tag}" for s in ("base", "streamlit", "jupyter", "docs", "proxy")]
         return [f"{repo}/{s}:{self.env['IMAGE_TAG']}" for s in ("base", "streamlit", "jupyter", "docs")]
 
-    def cleanup(self):
+    def cleanup(self, *, keep_images: bool = False):
+        """`down --volumes`, the project's images (all but the service images another project
+        shares when ``keep_images``) and its scratch copy."""
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False, timeout=300)
         # and the build-only images, which Compose names <project>-<service> (settings, uv, notebook, web)
         built_only = run(["docker", "image", "ls", "-q", "--filter", f"reference={self.name}-*"], check=False).stdout.split()
-        run(["docker", "image", "rm", "-f", *self.images(), *built_only], check=False)
+        images = built_only if keep_images else [*self.images(), *built_only]
+        if images:
+            run(["docker", "image", "rm", "-f", *images], check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@dataclass
-class Release(Project):
-    """A project published by scripts/publish.sh to a registry, for scripts/deploy-swarm.sh.
-
-    ``deploy_env`` is the environment of both scripts (REGISTRY, STACK_NAME...), ``registry``
-    REGISTRY, ``registry_storage`` the registry's image store and ``https`` the proxy's address
-    on a one-node swarm.
-    """
-
-    deploy_env: dict[str, str] = field(default_factory=dict)
-    registry: str = ""
-    registry_storage: Path | None = None
-    https: str = ""
-
-    def service(self, service: str) -> str:
-        """The Swarm service's name: the stack's name (STACK_NAME, the project's) and the service."""
-        return f"{self.name}_{service}"
 
 
 HOST_UID = os.getuid() if os.getuid() != 0 else 1000
 HOST_GID = os.getgid() if os.getuid() != 0 else 1000
 
+P = TypeVar("P", bound=Project)
 
-def make_project(tmp_root: Path, python_image: str, label: str, *, owner: tuple[int, int] | None = None,
-                 **extra) -> Project:
-    """A scratch copy of the repository. ``owner=(uid, gid)`` makes the copy belong to that
-    owner and leaves HOST_UID/HOST_GID unset, as on a machine with no .env (needs root)."""
+
+def _new_project(tmp_root: Path, python_image: str, label: str, owner: tuple[int, int] | None, extra: dict,
+                 cls: type[P]) -> P:
+    """A project's name, ports and environment: nothing on disk yet."""
     name = f"fnt-{label}-{uuid.uuid4().hex[:8]}"
-    d = tmp_root / name
+    ids = {} if owner else {"HOST_UID": str(HOST_UID), "HOST_GID": str(HOST_GID)}
+    env = {
+        "PYTHON_IMAGE": python_image, **ids,
+        "IMAGE_REPO": "fractal-notebooks-test", "IMAGE_TAG": name,
+        "STREAMLIT_PORT": str(free_port()), "JUPYTER_PORT": str(free_port()), "DOCS_PORT": str(free_port()),
+        "BIND_ADDRESS": "127.0.0.1",  # no JUPYTER_TOKEN: the stack generates one (like no .env)
+        **extra,
+    }
+    return cls(dir=tmp_root / name, name=name, env=env)
+
+
+def _copy_checkout(d: Path, owner: tuple[int, int] | None):
     d.mkdir(parents=True)
     for item in PROJECT_FILES:
         src = ROOT / item
@@ -132,15 +132,38 @@ def make_project(tmp_root: Path, python_image: str, label: str, *, owner: tuple[
         uid, gid = owner or (HOST_UID, HOST_GID)
         for p in [d, *d.rglob("*")]:
             os.chown(p, uid, gid, follow_symlinks=False)
-    ids = {} if owner else {"HOST_UID": str(HOST_UID), "HOST_GID": str(HOST_GID)}
-    env = {
-        "PYTHON_IMAGE": python_image, **ids,
-        "IMAGE_REPO": "fractal-notebooks-test", "IMAGE_TAG": name,
-        "STREAMLIT_PORT": str(free_port()), "JUPYTER_PORT": str(free_port()), "DOCS_PORT": str(free_port()),
-        "BIND_ADDRESS": "127.0.0.1",  # no JUPYTER_TOKEN: the stack generates one (like no .env)
-        **extra,
-    }
-    return Project(d, name, env)
+
+
+def make_project(tmp_root: Path, python_image: str, label: str, *, cls: type[P] = Project,
+                 owner: tuple[int, int] | None = None, **extra) -> P:
+    """A scratch copy of the repository (a ``cls``), which the caller must clean up
+    (:meth:`Project.cleanup`): tests use :func:`project` or conftest's ``new_project``, which do.
+    ``owner=(uid, gid)`` makes the copy belong to that owner and leaves HOST_UID/HOST_GID unset,
+    as on a machine with no .env (needs root)."""
+    p = _new_project(tmp_root, python_image, label, owner, extra, cls)
+    _copy_checkout(p.dir, owner)
+    return p
+
+
+@contextlib.contextmanager
+def project(tmp_root: Path, python_image: str, label: str, *, cls: type[P] = Project,
+            owner: tuple[int, int] | None = None, keep_images: bool = False, keep: bool = False,
+            **extra) -> Iterator[P]:
+    """:func:`make_project` as a context manager: the project (a ``cls``, e.g. a dataclass
+    subclass of :class:`Project` whose extra fields have defaults) is cleaned up on exit however
+    the block ends (an exception, a failed copy, Ctrl+C): ``cleanup(keep_images=keep_images)``,
+    where ``keep_images`` leaves the service images that another project shares. ``keep``
+    leaves everything (containers, volumes, images, the copy) for a look afterwards.
+
+    A fixture builds, starts and yields inside the ``with``; a test uses conftest's
+    ``new_project`` factory instead."""
+    p = _new_project(tmp_root, python_image, label, owner, extra, cls)
+    try:
+        _copy_checkout(p.dir, owner)
+        yield p
+    finally:
+        if not keep:
+            p.cleanup(keep_images=keep_images)
 
 
 def jupyter_session(project: Project) -> requests.Session:
