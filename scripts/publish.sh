@@ -10,7 +10,7 @@
 #   $REGISTRY/<service>:$DEPLOY_ENV    prod unless set
 #   $REGISTRY/<service>:$APP_VERSION-$GIT_SHA-$DEPLOY_ENV   the same index under the name
 #                                      compose.prod.yaml gives the image (IMAGE_REPO=$REGISTRY),
-#                                      which scripts/deploy-swarm.sh deploys
+#                                      which swarm/deploy-swarm.sh deploys
 # The index lists one image per platform; each is also pushed as
 # $REGISTRY/<service>:$APP_VERSION-$GIT_SHA-$DEPLOY_ENV-<arch> (what the index points at).
 # The images carry the OCI labels of compose.prod.yaml (version, revision, title, source).

@@ -123,7 +123,7 @@ def test_knobs_are_applied():
 
 def test_env_example_documents_every_variable():
     used = set()
-    for f in ("compose.yaml", "compose.prod.yaml", "compose.swarm.yaml"):
+    for f in ("compose.yaml", "compose.prod.yaml"):  # swarm/compose.yaml: tests/swarm/test_swarm_config.py
         if (ROOT / f).exists():
             used |= set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", (ROOT / f).read_text()))
     documented = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
@@ -226,7 +226,7 @@ def test_streamlit_settings_have_one_home():
 
 def test_the_gallerys_path_is_streamlits_base_url_path_everywhere():
     """One fact, tested from its home (STREAMLIT_SERVER_BASE_URL_PATH in compose.prod.yaml): the
-    healthcheck asks there, the TLS proxy forwards it (the balancer's checks: test_swarm_config)."""
+    healthcheck asks there, the TLS proxy forwards it (the balancer's checks: tests/swarm/test_swarm_config.py)."""
     svcs = prod_config()
     base = svcs["streamlit"]["environment"]["STREAMLIT_SERVER_BASE_URL_PATH"].strip("/")
     # The image's healthcheck (compose.prod.yaml tunes only its timing) asks under that path.

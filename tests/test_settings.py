@@ -2,7 +2,7 @@
 
 The rules run in every entry point (the settings service at `up`, each container's entrypoint,
 JupyterLab's config, the IDE, the Swarm deployment): the end-to-end tests see them there
-(tests/stack/test_dev_stack.py, test_docker_run.py, test_jupyter_security.py, test_swarm.py).
+(tests/stack/test_dev_stack.py, test_docker_run.py, test_jupyter_security.py; tests/swarm/test_swarm.py).
 """
 from __future__ import annotations
 
@@ -141,7 +141,8 @@ def test_env_example_holds_every_knob_with_its_default():
             assert re.search(rf"\b{knob.name}\b", text), f"{knob.name} is not in .env.example"
 
 
-@pytest.mark.parametrize("path", ["compose.yaml", "compose.prod.yaml", "compose.swarm.yaml", ".devcontainer/compose.yaml"])
+# swarm/compose.yaml's defaults: tests/swarm/test_swarm_config.py.
+@pytest.mark.parametrize("path", ["compose.yaml", "compose.prod.yaml", ".devcontainer/compose.yaml"])
 def test_every_compose_default_is_the_knobs(path):
     text = (ROOT / path).read_text()
     found = re.findall(r"\$\{([A-Z][A-Z0-9_]*):?-([^}$]*)\}", text)

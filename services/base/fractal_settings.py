@@ -8,7 +8,7 @@ Every entry point checks its settings here, with one message per rule:
 - every container at start (``services/base/entrypoint.sh``: ``check --service <name>``), for
   ``docker run`` and Swarm, under the names the service reads (``STREAMLIT_SERVER_*`` …);
 - JupyterLab's config file and the IDE (token rules, allowed hosts), the Swarm deployment
-  (``scripts/deploy-swarm.sh``, ``scripts/stack_file.py``).
+  (``swarm/deploy-swarm.sh``, ``swarm/stack_file.py``).
 
 ``.env.example``, ``docs/configuration.md`` and the ``${VAR:-default}`` defaults of the Compose
 files are tested to hold the same values as :data:`KNOBS` (``tests/test_settings.py``).
@@ -253,10 +253,10 @@ KNOBS: tuple[Knob, ...] = (
     Knob("DOCS_REPLICAS", "2", _whole(1, 64)),
     Knob("BALANCER_COOKIE_KEY", "fractal-notebooks", _pattern(r"[A-Za-z0-9._-]+", "letters, digits, '.', '_' or '-'"),
          {"balancer": "BALANCER_COOKIE_KEY"}),
-    # Inside the proxy image only: where nginx sends /app/ (compose.swarm.yaml points it at the balancer).
+    # Inside the proxy image only: where nginx sends /app/ (swarm/compose.yaml points it at the balancer).
     Knob("PROXY_APP_UPSTREAM", "streamlit:8501", _pattern(r"[A-Za-z0-9][A-Za-z0-9._-]*:[0-9]{1,5}", "host:port"),
          {"proxy": "PROXY_APP_UPSTREAM"}, env_file=False),
-    # scripts/publish.sh and scripts/deploy-swarm.sh read these from the shell only.
+    # scripts/publish.sh and swarm/deploy-swarm.sh read these from the shell only.
     Knob("REGISTRY", "", _optional(_pattern(r"[a-z0-9][a-z0-9.-]*(:[0-9]+)?(/[a-z0-9][a-z0-9._-]*)+",
                                              "host[:port]/path, lower-case (e.g. registry.example.org/fractal)")),
          env_file=False),

@@ -8,7 +8,7 @@
 # (services/base/fractal_settings.py).
 #
 # Streamlit serves app/static/ready ("ok") from this file's folder when static serving is on
-# (compose.swarm.yaml turns it on; the image links apps/static there, on the /tmp tmpfs).
+# (swarm/compose.yaml turns it on; the image links apps/static there, on the /tmp tmpfs).
 # The balancer checks it with HAProxy's `http-check disable-on-404`: a 404 takes the replica
 # out of the choice for new tabs, while tabs pinned to it keep reaching it.
 #   SIGWINCH (Swarm's stop signal for this service): remove the file, keep serving. Swarm

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image
 
-from .netns import enter, executor
-from .streamlit_ws import SessionError, StreamlitSession
+from utils.netns import enter, executor
+from utils.streamlit_ws import SessionError, StreamlitSession
 
 __all__ = ["png", "upload_tab", "home_tab", "tabs", "refused", "Visitors"]
 

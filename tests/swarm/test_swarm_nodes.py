@@ -1,8 +1,8 @@
-"""End-to-end: the production stack on a Docker Swarm of three nodes (scripts/deploy-swarm.sh).
+"""End-to-end: the production stack on a Docker Swarm of three nodes (swarm/deploy-swarm.sh).
 
 Three real Docker engines on this host, each in its own network namespace with its own data
-root, joined over a LAN that exists only inside namespaces (tests/utils/swarm_nodes.py): a
-manager and two workers. The release that scripts/publish.sh pushed (tests/conftest.py,
+root, joined over a LAN that exists only inside namespaces (tests/swarm/swarm_nodes.py): a
+manager and two workers. The release that scripts/publish.sh pushed (conftest.py here,
 ``swarm_release``) is served to them by a registry on that LAN; each node pulls what its tasks
 need. Visitors are protocol-level tabs opened from inside the LAN, through the proxy on the
 manager, as a browser on the same network would.
@@ -18,9 +18,10 @@ import pytest
 from utils.commands import run, wait_for
 from utils.netns import hosts
 from utils.registry import Registry
-from utils.swarm_nodes import SwarmNodes
-from utils.tabs import Visitors, png, refused, tabs, upload_tab
 from utils.tls import self_signed
+
+from swarm_nodes import SwarmNodes  # tests/swarm/swarm_nodes.py
+from tabs import Visitors, png, refused, tabs, upload_tab  # tests/swarm/tabs.py
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
@@ -55,7 +56,7 @@ def cluster(swarm_release):
             env = {**p.deploy_env, "DOCKER_HOST": nodes.manager.host, "PROXY_TLS_DIR": str(tls),
                    "ALLOWED_HOSTS": SITE, "REGISTRY": f"{nodes.registry}/fractal-{p.name}"}
             t1 = time.monotonic()
-            out = run(["bash", "scripts/deploy-swarm.sh"], cwd=p.dir, env=env, check=False, timeout=1500)
+            out = run(["bash", "swarm/deploy-swarm.sh"], cwd=p.dir, env=env, check=False, timeout=1500)
             assert out.returncode == 0, (out.stdout, out.stderr, nodes.manager.docker(
                 "stack", "ps", "--no-trunc", p.name, check=False).stdout)
             print(f"\n{NODES} engines up and joined in {t_nodes:.0f} s; deploy-swarm.sh (each node pulling its "

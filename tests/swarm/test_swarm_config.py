@@ -1,5 +1,5 @@
-"""Fast checks of the Swarm stack file: rendered by scripts/deploy-swarm.sh, validated by the
-Docker CLI's own `docker stack config` (no engine needed)."""
+"""Fast checks of the Swarm stack file: rendered by swarm/deploy-swarm.sh, validated by the
+Docker CLI's own `docker stack config` (no engine needed); swarm/compose.yaml's knobs."""
 from __future__ import annotations
 
 import json
@@ -10,14 +10,17 @@ import sys
 
 import pytest
 
+import fractal_settings as fs
+from utils.compose_config import config, needs_compose_cli
 from utils.paths import ROOT
 
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "swarm"))
 from stack_file import stack_file  # noqa: E402
 
-from utils.compose_config import config, needs_compose_cli  # noqa: E402
-
 pytestmark = needs_compose_cli
+
+DEPLOY = ROOT / "swarm" / "deploy-swarm.sh"
+SWARM_COMPOSE = ROOT / "swarm" / "compose.yaml"
 
 ENV = {"JUPYTER_TOKEN": "config-check-" + "0" * 32, "STREAMLIT_REPLICAS": "4", "PROXY_HTTPS_PORT": "9443",
        "STREAMLIT_CPUS": "1.5", "GIT_SHA": "abc1234"}
@@ -26,8 +29,8 @@ ENV = {"JUPYTER_TOKEN": "config-check-" + "0" * 32, "STREAMLIT_REPLICAS": "4", "
 def render(env=None, check=True, args=("--render",)) -> subprocess.CompletedProcess:
     knobs = {k for k in os.environ if k.isupper() and (k.startswith(("STREAMLIT_", "DOCS_", "PROXY_", "JUPYTER_")))}
     clean = {k: v for k, v in os.environ.items() if k not in knobs and k not in ("REGISTRY", "IMAGE_REPO")}
-    out = subprocess.run(["bash", str(ROOT / "scripts" / "deploy-swarm.sh"), *args], capture_output=True,
-                         text=True, env={**clean, **ENV, **(env or {})})
+    out = subprocess.run(["bash", str(DEPLOY), *args], capture_output=True, text=True,
+                         env={**clean, **ENV, **(env or {})})
     if check:
         assert out.returncode == 0, out.stderr
     return out
@@ -75,7 +78,7 @@ def test_replicas_ports_and_routing(stack):
     assert all("ports" not in svc for name, svc in s.items() if name != "proxy")  # only the proxy is published
     assert s["proxy"]["environment"]["PROXY_APP_UPSTREAM"] == "balancer:8501"
     assert s["balancer"]["command"] == ["start-balancer"] and s["balancer"]["networks"] == {"backend": None}
-    assert s["streamlit"]["stop_signal"] == "SIGWINCH"  # draining: see compose.swarm.yaml
+    assert s["streamlit"]["stop_signal"] == "SIGWINCH"  # draining: see swarm/compose.yaml
     assert all(n["driver"] == "overlay" and "name" not in n for n in stack["networks"].values())
     assert "name" not in stack
 
@@ -89,7 +92,7 @@ def _seconds(duration: str) -> float:
 
 
 def test_a_stopping_replica_drains_through_the_balancer(stack):
-    """The drain contract between compose.swarm.yaml, the Streamlit image and haproxy.cfg."""
+    """The drain contract between swarm/compose.yaml, the Streamlit image and haproxy.cfg."""
     st = stack["services"]["streamlit"]
     haproxy = (ROOT / "services" / "proxy" / "haproxy.cfg").read_text()
     start = (ROOT / "services" / "streamlit" / "start.sh").read_text()
@@ -196,3 +199,20 @@ def test_offline_jupyter_has_no_way_out_under_swarm():
     stack = json.loads(render({"JUPYTER_OFFLINE": "true"}).stdout)
     nets = stack["networks"]
     assert all(nets[n].get("internal") for n in stack["services"]["jupyter"]["networks"])
+
+
+def test_every_default_is_the_knobs_and_documented():
+    """swarm/compose.yaml's `${VAR:-default}`s: each a knob of fractal_settings with that default,
+    in .env.example and in docs/configuration.md's table (tests/test_settings.py and
+    tests/test_compose_config.py hold the single-server files to the same)."""
+    text = SWARM_COMPOSE.read_text()
+    found = re.findall(r"\$\{([A-Z][A-Z0-9_]*):?-([^}$]*)\}", text)
+    assert found
+    for name, default in found:
+        assert name in fs.BY_NAME, f"swarm/compose.yaml: ${{{name}}} is no knob of fractal_settings"
+        assert default == fs.BY_NAME[name].default, (name, default, fs.BY_NAME[name].default)
+    used = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)", text))
+    documented = set(re.findall(r"^#?\s*([A-Z_][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
+    assert used - documented == set(), f"undocumented knobs: {sorted(used - documented)}"
+    table = (ROOT / "docs" / "configuration.md").read_text()
+    assert [v for v in sorted(used) if f"`{v}`" not in table] == []

@@ -1,4 +1,4 @@
-"""End-to-end: the production stack on a real one-node Docker Swarm (scripts/deploy-swarm.sh).
+"""End-to-end: the production stack on a real one-node Docker Swarm (swarm/deploy-swarm.sh).
 
 The engine under test becomes a swarm manager for this module (listening on loopback only) and
 leaves the swarm afterwards. The images are built by Compose from compose.prod.yaml, deployed
@@ -24,7 +24,8 @@ import requests
 from utils.commands import free_port, run, wait_for
 from utils.processes import main_pid
 from utils.streamlit_ws import SessionError, StreamlitSession
-from utils.tabs import Visitors, home_tab, png, refused, tabs, upload_tab
+
+from tabs import Visitors, home_tab, png, refused, tabs, upload_tab  # tests/swarm/tabs.py
 
 pytestmark = pytest.mark.e2e
 
@@ -64,11 +65,11 @@ def _stack_rm(name: str) -> None:
 
 @pytest.fixture(scope="module")
 def stack(swarm, swarm_release):
-    """The published release (tests/conftest.py) deployed with scripts/deploy-swarm.sh."""
+    """The published release (conftest.py here) deployed with swarm/deploy-swarm.sh."""
     p = swarm_release
     try:
         t0 = time.monotonic()
-        out = run(["bash", "scripts/deploy-swarm.sh"], cwd=p.dir, env=p.deploy_env, timeout=900)
+        out = run(["bash", "swarm/deploy-swarm.sh"], cwd=p.dir, env=p.deploy_env, timeout=900)
         print(f"\ndeploy-swarm.sh {time.monotonic() - t0:.0f} s to a converged, healthy stack\n{out.stdout}")
         yield p
     finally:
@@ -157,7 +158,7 @@ def test_a_deploy_that_swarm_rolls_back_is_reported_as_failed(stack):
     service back and the stack converges on the old settings. The deploy must not say success."""
     docs = stack.service("docs")
     before = service(stack, "docs")["Spec"]["TaskTemplate"]["Resources"]["Limits"]["MemoryBytes"]
-    out = run(["bash", "scripts/deploy-swarm.sh"], cwd=stack.dir, env={**stack.deploy_env, "DOCS_MEMORY": "4m"},
+    out = run(["bash", "swarm/deploy-swarm.sh"], cwd=stack.dir, env={**stack.deploy_env, "DOCS_MEMORY": "4m"},
               check=False, timeout=900)
     assert out.returncode != 0, out.stdout
     assert f"{docs} was rolled back" in out.stderr and "Minimum memory limit" in out.stderr, out.stderr
@@ -165,7 +166,7 @@ def test_a_deploy_that_swarm_rolls_back_is_reported_as_failed(stack):
     assert service(stack, "docs")["Spec"]["TaskTemplate"]["Resources"]["Limits"]["MemoryBytes"] == before
     wait_for(lambda: healthy(stack, "docs", 2), timeout=120, interval=1, what="docs healthy on its old settings")
     # The same deploy with the old settings succeeds again: the old rollback is not reported.
-    out = run(["bash", "scripts/deploy-swarm.sh"], cwd=stack.dir, env=stack.deploy_env, check=False, timeout=900)
+    out = run(["bash", "swarm/deploy-swarm.sh"], cwd=stack.dir, env=stack.deploy_env, check=False, timeout=900)
     assert out.returncode == 0, out.stderr
 
 
@@ -178,7 +179,7 @@ def test_a_first_deploy_whose_service_keeps_exiting_fails_early_and_says_why(sta
     env = {**stack.deploy_env, "STACK_NAME": bad, "STREAMLIT_APP": "nope.py", "SWARM_WAIT": "1500",
            "PROXY_HTTPS_PORT": str(free_port()), "STREAMLIT_REPLICAS": "1", "DOCS_REPLICAS": "1"}
     try:
-        out = run(["bash", "scripts/deploy-swarm.sh"], cwd=stack.dir, env=env, check=False, timeout=1500)
+        out = run(["bash", "swarm/deploy-swarm.sh"], cwd=stack.dir, env=env, check=False, timeout=1500)
     finally:
         _stack_rm(bad)
     assert out.returncode != 0, out.stdout
@@ -397,7 +398,7 @@ def test_rolling_update_under_new_tabs_then_a_broken_image_is_rolled_back(stack)
         assert visitors.failed == [], visitors.failed[:5]
         assert served_during_update >= 5, served_during_update
         assert _image(stack) == good
-        # The replaced tasks drain for stop_grace_period (compose.swarm.yaml), then are gone.
+        # The replaced tasks drain for stop_grace_period (swarm/compose.yaml), then are gone.
         wait_for(lambda: _serving(stack) == {good}, timeout=120, interval=1, what="only the new image serving")
 
         with Visitors(stack.https + "/app", stack.ca) as visitors:

@@ -1,9 +1,9 @@
 """Sessions per second served by 1, 2 and 3 Streamlit replicas of a deployed Swarm stack.
 
-    uv run --frozen python benchmarks/swarm_replicas.py --url https://127.0.0.1:8443/app \\
+    uv run --frozen python swarm/benchmark_replicas.py --url https://127.0.0.1:8443/app \\
         --ca certs/proxy/tls.crt --stack fractal-notebooks [--replicas 1 2 3] [--tabs 30]
 
-The stack is one deployed by scripts/deploy-swarm.sh. For each replica count the benchmark
+The stack is one deployed by swarm/deploy-swarm.sh. For each replica count the benchmark
 scales the streamlit service (`docker service scale`, waiting for convergence), opens a few
 warm-up tabs, then opens ``--tabs`` tabs at once through the proxy and the sticky balancer. Each
 tab loads the Mandelbrot page, fetches its media, and reruns the page. Reported per count: tabs

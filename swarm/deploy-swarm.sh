@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Deploy (or update) the production stack on Docker Swarm. Run it on a manager node.
 #
-#   JUPYTER_TOKEN=... REGISTRY=registry.example.org/fractal scripts/deploy-swarm.sh
+#   JUPYTER_TOKEN=... REGISTRY=registry.example.org/fractal swarm/deploy-swarm.sh
 #
 # The images are the ones scripts/publish.sh pushed, by the same names:
 #   $REGISTRY/<service>:$APP_VERSION-$GIT_SHA-$DEPLOY_ENV, each variable resolved as publish.sh does
@@ -19,9 +19,10 @@
 # --render: print the stack file instead of deploying it.
 #
 # What it does: `docker compose config` merges compose.yaml, compose.prod.yaml and
-# compose.swarm.yaml; scripts/stack_file.py removes what `docker stack deploy` does not accept
-# (it says what and why); `docker stack deploy` creates or updates the services (a rolling update
-# when an image changed) and waits until they have converged.
+# swarm/compose.yaml (compose.yaml first: every relative path, swarm/compose.yaml's too, resolves
+# against its folder, the checkout's root); swarm/stack_file.py removes what `docker stack deploy`
+# does not accept (it says what and why); `docker stack deploy` creates or updates the services
+# (a rolling update when an image changed) and waits until they have converged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 die() { echo "deploy-swarm: $*" >&2; exit 1; }
@@ -54,9 +55,9 @@ fi
 
 # The merged configuration first: a missing JUPYTER_TOKEN or a bad value is named before anything
 # else (stack_file.py also refuses values the services would refuse at start).
-merged=$(docker compose -f compose.yaml -f compose.prod.yaml -f compose.swarm.yaml --profile proxy \
+merged=$(docker compose -f compose.yaml -f compose.prod.yaml -f swarm/compose.yaml --profile proxy \
   config --format json) || die "the Compose configuration does not load (above)"
-stack=$(printf '%s\n' "$merged" | python3 scripts/stack_file.py) || exit 1
+stack=$(printf '%s\n' "$merged" | python3 swarm/stack_file.py) || exit 1
 if $render; then printf '%s\n' "$stack"; exit 0; fi
 
 # What the services read on this node: the names they answer to, the proxy's certificate (its

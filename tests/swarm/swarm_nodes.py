@@ -19,7 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .netns import NetNS
+from utils.netns import NetNS
 
 __all__ = ["Node", "SwarmNodes", "LAN_GATEWAY", "dockerd_binary"]
 

@@ -12,7 +12,7 @@ the Compose Specification that our files use. Each change below says why:
 - the build-only ``base`` service (the shared image the others start FROM);
 - ``build``, ``profiles``, ``depends_on``, ``scale``: no build in Swarm, no profiles, no start
   order (a service waits for its upstreams itself: nginx and HAProxy re-resolve);
-- ``restart``: Swarm restarts by ``deploy.restart_policy`` (compose.swarm.yaml);
+- ``restart``: Swarm restarts by ``deploy.restart_policy`` (swarm/compose.yaml);
 - ``security_opt``: a service cannot set it (``docker stack deploy`` would say "Ignoring
   unsupported options"); ``no-new-privileges`` for every container is the engine's own setting
   (``"no-new-privileges": true`` in daemon.json, docs/swarm.md);
