@@ -7,8 +7,8 @@ states, as the frontend does on load and on every interaction), read ``ForwardMs
 ``script_finished``, then fetch every ``/media/`` URL the run referenced (images, GIFs,
 downloads) over HTTP, as the browser would.
 
-Used by the load tests (tests/stack/test_load.py, test_swarm.py) and the load benchmark
-(benchmarks/load.py)::
+Used by the load tests (tests/stack/test_load.py, tests/swarm/) and the load benchmarks
+(benchmarks/load.py, swarm/benchmark_replicas.py)::
 
     with StreamlitSession("http://127.0.0.1:8501/app") as s:
         run = s.run_page("mandelbrot")      # first run of the page in this session
