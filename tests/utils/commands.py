@@ -1,6 +1,7 @@
 """Running commands and waiting for conditions, as the end-to-end tests do everywhere."""
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -16,9 +17,16 @@ def run(cmd, *, check=True, timeout=1800, **kw) -> subprocess.CompletedProcess:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free TCP port on loopback. Under pytest-xdist each worker only takes ports whose remainder
+    modulo the number of workers is its own index, so two workers never pick the same port."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port % workers == worker:
+            return port
 
 
 def wait_for(fn, timeout=60.0, interval=0.5, what="condition"):
