@@ -1,9 +1,10 @@
-"""Process-wide runtime settings, applied before numpy, scipy or numba load.
+"""Process-wide runtime settings, to apply before numpy, scipy or numba load.
 
-Standard library only, so it can run first: ``fractalkit/__init__.py`` imports it before
-anything else, and the images load it at interpreter start-up (a ``.pth`` hook, see
-``services/base/fractalkit_startup.py``), because
-Streamlit and Jupyter import numpy long before an app or notebook imports fractalkit.
+Importing this module changes nothing; :func:`configure` applies the settings. It is standard
+library only, so it can run first: the images run it at interpreter start-up (a ``.pth`` hook,
+see ``services/base/fractalkit_startup.py``), because Streamlit and Jupyter import numpy long
+before an app or notebook imports fractalkit. Elsewhere :func:`fractalkit.configure_runtime`
+calls it.
 
 Two things are set, each only where the user has not set it already:
 
@@ -137,6 +138,14 @@ def configure(environ=os.environ, cgroup_root: Path | str = CGROUP_ROOT) -> dict
     RuntimeError
         If ``NUMBA_THREADING_LAYER`` names a layer that is not thread-safe (``workqueue``,
         ``forksafe``, ``default``): the kernels are called from several threads at once.
+
+    Notes
+    -----
+    For ``os.environ`` it also acts on the running process: it loads the ``tbb`` wheel's
+    library for a TBB layer (:func:`_preload_tbb`), and if numba is loaded already it sets
+    the layer on numba's config (numba picks its layer at the first parallel call) and keeps
+    the pool size numba fixed when it loaded, as if ``NUMBA_NUM_THREADS`` had been set: another
+    value would make numba's next compilation raise once its threads run.
     """
     layer = (environ.get("NUMBA_THREADING_LAYER") or DEFAULT_LAYER).strip().lower()
     if layer not in THREAD_SAFE_LAYERS:
@@ -145,18 +154,17 @@ def configure(environ=os.environ, cgroup_root: Path | str = CGROUP_ROOT) -> dict
             f"threads at once (Streamlit sessions). Use one of {', '.join(THREAD_SAFE_LAYERS)} "
             f"(default here: {DEFAULT_LAYER}).")
     environ["NUMBA_THREADING_LAYER"] = layer
+    numba_config = sys.modules.get("numba.core.config") if environ is os.environ else None
+    if numba_config is not None and not environ.get("NUMBA_NUM_THREADS"):
+        environ["NUMBA_NUM_THREADS"] = str(numba_config.NUMBA_NUM_THREADS)
     n = None
     for var in POOL_VARIABLES:
         if not environ.get(var):
             n = n or cpu_limit(cgroup_root)
             environ[var] = str(n)
-    if environ is os.environ:
-        if layer in ("tbb", "safe", "threadsafe"):
-            _preload_tbb()
-        numba_config = sys.modules.get("numba.core.config")
-        if numba_config is not None:  # numba was imported first: its config read the env already
-            numba_config.THREADING_LAYER = layer
+    if environ is os.environ and layer in ("tbb", "safe", "threadsafe"):
+        _preload_tbb()
+    if numba_config is not None:  # numba was imported first: its config read the env already
+        numba_config.THREADING_LAYER = layer
     return {k: environ[k] for k in ("NUMBA_THREADING_LAYER", *POOL_VARIABLES)}
 
-
-configure()

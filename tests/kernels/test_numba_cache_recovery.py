@@ -1,7 +1,8 @@
 """A truncated or corrupt numba cache is recovered from by recompiling, not an error per render.
 
 Each run is a fresh process on a real cache directory (the kernels' on-disk cache is only read
-by a new process).
+by a new process) that applies fractalkit's runtime settings first, as a researcher's script
+does (``fractalkit.configure_runtime()``; the images' start-up hook: tests/kernels/test_runtime_setup.py).
 """
 import json
 import os
@@ -16,6 +17,7 @@ CODE = r"""
 import hashlib, json, warnings
 import numpy as np
 import fractalkit as f
+f.configure_runtime()
 warnings.simplefilter("always")
 with warnings.catch_warnings(record=True) as caught:
     img = f.mandelbrot(f.Viewport(-0.5, 0, 3, 96, 64), 80)

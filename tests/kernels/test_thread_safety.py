@@ -14,19 +14,25 @@ from pathlib import Path
 import fractalkit._runtime as runtime
 
 HAMMER = Path(__file__).parents[1] / "data" / "hammer.py"
+#: Runs the script in argv[1] (with the arguments after it) in a process that first applies
+#: fractalkit's runtime settings, as a researcher's script does (the images do it at start-up).
+CONFIGURED = ("import runpy, sys, fractalkit\n"
+              "fractalkit.configure_runtime()\n"
+              "sys.argv = sys.argv[1:]\n"
+              "runpy.run_path(sys.argv[0], run_name='__main__')\n")
 
 
 def _child_env() -> dict:
-    # A fresh process as a user starts it: drop what importing fractalkit in *this* process set,
-    # so the child must pick its threading layer by itself.
+    # A fresh process as a user starts it, without a threading layer of the caller's: the child
+    # must pick its layer by itself.
     env = dict(os.environ)
     env.pop("NUMBA_THREADING_LAYER", None)
     return env
 
 
 def test_parallel_kernels_are_bit_identical_under_concurrent_calls():
-    out = subprocess.run([sys.executable, str(HAMMER), "--threads", "6", "--rounds", "10"], env=_child_env(),
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run([sys.executable, "-c", CONFIGURED, str(HAMMER), "--threads", "6", "--rounds", "10"],
+                         env=_child_env(), capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, f"child process died ({out.returncode}):\n{out.stderr[-3000:]}"
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert len(report["kernels"]) >= 4, report  # the four known today; new ones are found automatically
@@ -37,9 +43,9 @@ def test_parallel_kernels_are_bit_identical_under_concurrent_calls():
 
 def test_thread_unsafe_layer_is_refused_loudly():
     env = {**_child_env(), "NUMBA_THREADING_LAYER": "workqueue"}
-    out = subprocess.run([sys.executable, "-c", "import fractalkit"], env=env, capture_output=True, text=True,
-                         timeout=300)
-    assert out.returncode != 0 and "not thread-safe" in out.stderr
+    out = subprocess.run([sys.executable, "-c", "import fractalkit; fractalkit.configure_runtime()"], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0 and "RuntimeError: NUMBA_THREADING_LAYER='workqueue' is not thread-safe" in out.stderr
 
 
 def test_missing_tbb_fails_instead_of_falling_back():
@@ -53,6 +59,7 @@ def test_missing_tbb_fails_instead_of_falling_back():
             "        super().__init__(name, *a, **k)\n"
             "ctypes.CDLL = NoTbb\n"
             "import fractalkit as f\n"
+            "f.configure_runtime()\n"
             "f.mandelbrot(f.Viewport(-0.5, 0, 3, 32, 24), 32)\n")
     out = subprocess.run([sys.executable, "-c", code], env=_child_env(), capture_output=True, text=True,
                          timeout=300)
