@@ -77,6 +77,7 @@ def main(argv=None) -> int:
 
     import fractalkit as fk
 
+    fk.configure_runtime()  # as in the images: thread-safe layer, pools sized to the CPU limit
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     rows = []
 

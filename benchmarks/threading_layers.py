@@ -26,10 +26,12 @@ from kernels import c_mandelbrot  # noqa: E402
 FRAME = (-0.5, 0.0, 3.0, 1920, 1080, 256)
 LAYERS = ("workqueue", "omp", "tbb")
 
-# The kernel under one layer. fractalkit refuses a non-thread-safe NUMBA_THREADING_LAYER at import,
-# so the layer is set on numba's config afterwards, before the first parallel call picks it.
+# The kernel under one layer. fractalkit.configure_runtime() (as the images' start-up hook does)
+# refuses a non-thread-safe NUMBA_THREADING_LAYER and preloads TBB, so the layer under test is set
+# on numba's config afterwards, before the first parallel call picks it.
 CHILD = """
 import sys, time, numba, fractalkit as fk
+fk.configure_runtime()
 numba.config.THREADING_LAYER = sys.argv[1]
 numba.set_num_threads(int(sys.argv[2]))
 vp = fk.Viewport(*{frame}[:5])
