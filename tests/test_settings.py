@@ -9,13 +9,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import tomllib
 
 import pytest
 import yaml
 
 import fractal_settings as fs
-from utils.paths import ROOT
+from utils.paths import ROOT, VERSION
 
 SETTINGS = ROOT / "services" / "base" / "fractal_settings.py"
 APPS = ROOT / "apps"
@@ -159,8 +158,7 @@ def test_the_version_is_pyprojects():
     """The release version's home is pyproject.toml (fractalkit reads it at run time); the image
     tag's default is tested against it."""
     import fractalkit
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    assert fractalkit.__version__ == version == fs.BY_NAME["APP_VERSION"].default
+    assert fractalkit.__version__ == VERSION == fs.BY_NAME["APP_VERSION"].default
 
 
 def test_the_configuration_table_holds_the_defaults():

@@ -18,7 +18,7 @@ import time
 import pytest
 
 from utils.commands import run
-from utils.paths import ROOT
+from utils.paths import ROOT, VERSION
 from utils.project import project
 from utils.git import GIT_ENV, commit_all
 from utils.registry import Registry
@@ -50,7 +50,7 @@ def release(docker_engine, python_image, arm64_python_image, scratch):
             sha = commit_all(p.dir)
             with Registry() as reg:
                 repo = f"{reg.host}/fractal-{p.name}"
-                local += [f"{repo}/{s}:0.1.0-{sha}-prod{suffix}" for s in (*SERVICES, "base")
+                local += [f"{repo}/{s}:{VERSION}-{sha}-prod{suffix}" for s in (*SERVICES, "base")
                           for suffix in ("", "-amd64", "-arm64")]
                 env = {**GIT_ENV, "REGISTRY": repo, "PYTHON_IMAGE_AMD64": python_image,
                        "PYTHON_IMAGE_ARM64": arm64_python_image,
@@ -89,9 +89,9 @@ def test_every_service_is_one_index_for_both_platforms_under_three_tags(release)
     repo, sha = release["repo"], release["sha"]
     for service in SERVICES:
         tags = release["registry"].tags(repo.split("/", 1)[1] + "/" + service)
-        assert {"0.1.0", sha, "prod"} <= set(tags), (service, tags)
+        assert {VERSION, sha, "prod"} <= set(tags), (service, tags)
         digests = {tag: run(["docker", "buildx", "imagetools", "inspect", "--format", "{{json .Manifest.Digest}}",
-                             f"{repo}/{service}:{tag}"]).stdout.strip() for tag in ("0.1.0", sha, "prod")}
+                             f"{repo}/{service}:{tag}"]).stdout.strip() for tag in (VERSION, sha, "prod")}
         assert len(set(digests.values())) == 1, (service, digests)
         assert set(_platform_digests(f"{repo}/{service}:{sha}")) == set(PLATFORMS), service
     # stdout is the release's record: one line per service, its index by digest (logs go to stderr).
@@ -112,7 +112,7 @@ def test_each_platform_pulls_by_digest_with_its_labels(release):
                 assert f"{info['Os']}/{info['Architecture']}" == plat, (ref, info["Architecture"])
                 labels = info["Config"]["Labels"]
                 assert labels["org.opencontainers.image.revision"] == sha, labels
-                assert labels["org.opencontainers.image.version"] == "0.1.0", labels
+                assert labels["org.opencontainers.image.version"] == VERSION, labels
             finally:
                 run(["docker", "image", "rm", "-f", ref], check=False)
 
