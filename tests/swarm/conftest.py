@@ -12,6 +12,7 @@ import pytest
 
 from utils.commands import free_port, run
 from utils.git import GIT_ENV, commit_all
+from utils.paths import VERSION
 from utils.project import Project, project
 from utils.registry import Registry
 from utils.tls import self_signed
@@ -47,12 +48,12 @@ def swarm_release(docker_engine, python_image, scratch):
         local = []
         try:
             sha = commit_all(p.dir)
-            p.env.update(APP_VERSION="0.1.0", GIT_SHA=sha, DEPLOY_ENV="prod")  # what the scripts work out
+            p.env.update(APP_VERSION=VERSION, GIT_SHA=sha, DEPLOY_ENV="prod")  # what the scripts work out
             p.ca = self_signed(p.dir / "certs" / "proxy")  # after the commit: a release does not carry its key
             p.https = f"https://127.0.0.1:{p.env['PROXY_HTTPS_PORT']}"
             with Registry() as reg:
                 p.registry, p.registry_storage = f"{reg.host}/fractal-{p.name}", reg.storage
-                local += [f"{p.registry}/{s}:0.1.0-{sha}-prod{suffix}" for s in ("base", "streamlit", "jupyter",
+                local += [f"{p.registry}/{s}:{VERSION}-{sha}-prod{suffix}" for s in ("base", "streamlit", "jupyter",
                                                                                  "docs", "proxy")
                           for suffix in ("", "-amd64")]
                 env = {**os.environ, **GIT_ENV, **p.env, "REGISTRY": p.registry}
