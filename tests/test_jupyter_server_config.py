@@ -134,6 +134,17 @@ def test_the_container_port_is_fixed_whatever_the_host_port(tmp_path, monkeypatc
     assert c.ServerApp.port == cfg.PORT == 8888 and c.ServerApp.ip == "0.0.0.0"
 
 
+def test_under_a_base_url_the_root_redirects_to_jupyterlab(tmp_path, monkeypatch):
+    """Production (JUPYTER_BASE_URL=/jupyter/) enables services/jupyter/fractal_root.py, so the
+    plain-HTTP port says where JupyterLab is instead of a bare 404 at `/`; development does not
+    (JupyterLab itself answers at `/`)."""
+    c = load_with_traitlets(tmp_path, monkeypatch, {"JUPYTER_BASE_URL": "/jupyter/"})
+    assert c.ServerApp.jpserver_extensions == {"fractal_root": True}
+    (tmp_path / "dev").mkdir()
+    c = load_with_traitlets(tmp_path / "dev", monkeypatch, {"JUPYTER_BASE_URL": "/"})
+    assert "fractal_root" not in c.ServerApp.get("jpserver_extensions", {})
+
+
 def test_token_from_env_is_not_printed(tmp_path, monkeypatch, capsys):
     c = load_with_traitlets(tmp_path, monkeypatch, {"JUPYTER_TOKEN": GOOD})
     assert c.IdentityProvider.token == GOOD

@@ -168,6 +168,8 @@ def configure(c, environ: dict[str, str] = os.environ, state_dir: Path = STATE_D
     c.ServerApp.contents_manager_class = "fractal_contents.AtomicContentsManager"
     c.ServerApp.kernel_manager_class = "fractal_kernel_manager.FallbackMappingKernelManager"
     c.ServerApp.allow_remote_access = False
+    if environ.get("JUPYTER_BASE_URL", "/").strip("/"):  # production: /jupyter/; `/` says where it is
+        c.ServerApp.jpserver_extensions = {**c.ServerApp.get("jpserver_extensions", {}), "fractal_root": True}
     c.ServerApp.local_hostnames = ["localhost", *hosts]
     urls = login_urls(environ, token, hosts)
     if urls:  # Jupyter's own startup lines then name the host's port too (token shown as "...")

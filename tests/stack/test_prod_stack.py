@@ -73,6 +73,9 @@ def test_endpoints_direct_and_through_the_tls_proxy(prod):
     token = prod.env["JUPYTER_TOKEN"]
     assert requests.get(prod.url("streamlit", "/app/_stcore/health"), timeout=10).text == "ok"
     assert requests.get(prod.url("jupyter", "/jupyter/api/contents"), timeout=10).status_code in (401, 403)
+    # JupyterLab's plain-HTTP port says where it is at `/` (services/jupyter/fractal_root.py)
+    r = requests.get(prod.url("jupyter", f"/?token={token}"), timeout=10, allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"] == f"/jupyter/?token={token}", (r.status_code, r.headers)
     base = f"https://127.0.0.1:{prod.env['PROXY_HTTPS_PORT']}"
     # docs publishes no port in production: its nginx (gzip, cache headers) is read through the proxy
     docs = requests.get(f"{base}/", headers={"Accept-Encoding": "gzip"}, verify=prod.ca, timeout=10)
