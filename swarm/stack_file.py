@@ -99,6 +99,12 @@ def stack_file(config: dict) -> dict:
         raise ValueError("no service to deploy: every service has deploy.replicas 0")
     _check_settings(services)
     out["services"] = services
+    # Top-level secrets only a build-only service reads (the settings check's): Swarm has no
+    # `environment:` secrets, and nothing deployed needs them.
+    used = {s if isinstance(s, str) else s.get("source") for svc in services.values() for s in svc.get("secrets") or []}
+    secrets = {k: v for k, v in (out.pop("secrets", None) or {}).items() if k in used}
+    if secrets:
+        out["secrets"] = secrets
     for section in ("networks", "volumes"):
         for obj in (out.get(section) or {}).values():
             if obj and not obj.get("external"):

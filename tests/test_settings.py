@@ -192,9 +192,19 @@ def test_the_settings_service_checks_every_knob_at_each_up():
     settings = compose["services"]["settings"]
     assert settings["pull_policy"] == "build" and settings["scale"] == 0
     args = settings["build"]["args"]
-    assert [a for a in args if a not in ("PYTHON_IMAGE",)] == list(fs.BUILD_CHECKED)
+    flags = {f"{name}_SET": f"${{{name}+yes}}" for name in fs.BUILD_SECRETS}
+    assert [a for a in args if a not in ("PYTHON_IMAGE", *flags)] == list(fs.BUILD_CHECKED)
     assert all(args[a] is None for a in fs.BUILD_CHECKED)  # the shell's or .env's value; unset stays unset
+    # The secrets: BuildKit secrets read from the environment, never arguments; rebuilt every time.
+    assert fs.BUILD_SECRETS == ("JUPYTER_TOKEN", "IDE_PASSWORD")
+    assert {a: args[a] for a in flags} == flags and settings["build"]["no_cache"] is True
+    assert settings["build"]["secrets"] == [name.lower() for name in fs.BUILD_SECRETS]
+    assert compose["secrets"] == {name.lower(): {"environment": name} for name in fs.BUILD_SECRETS}
     dockerfile = (ROOT / "services" / "base" / "Dockerfile").read_text()
     stage = dockerfile[dockerfile.index("AS settings"):dockerfile.index("AS os")]
     declared = re.search(r"^ARG ((?:.|\\\n)*?)\n(?!\s)", stage, re.M)[1]
     assert declared.replace("\\\n", " ").split() == list(fs.BUILD_CHECKED)
+    assert f"\nARG {' '.join(flags)}\n" in stage
+    for name in fs.BUILD_SECRETS:
+        assert f"--mount=type=secret,id={name.lower()},env={name} " in stage
+        assert f'{{ [ "${name}_SET" = yes ] || unset {name}; }}' in stage

@@ -267,6 +267,10 @@ KNOBS: tuple[Knob, ...] = (
 #: What the build-only ``settings`` service checks at every ``up`` (compose.yaml passes each as a
 #: build argument, the Dockerfile's settings stage declares each): no secret, nothing inside an image.
 BUILD_CHECKED = tuple(k.name for k in KNOBS if k.env_file and not k.secret and (k.rule or k.name == "STREAMLIT_APP"))
+#: The secrets the ``settings`` service checks too: BuildKit secrets (``secrets:`` in compose.yaml,
+#: ids in lower case), never build arguments, so no value reaches an image, its history or the
+#: cache; the build argument ``<NAME>_SET`` (``${NAME+yes}``) tells an unset secret from an empty one.
+BUILD_SECRETS = tuple(k.name for k in KNOBS if k.env_file and k.secret)
 BY_NAME = {k.name: k for k in KNOBS}
 
 
@@ -357,8 +361,8 @@ def check(environ: Mapping[str, str], service: str | None = None, names=None, ap
         value = environ.get(var, knob.default)
         values[knob.name] = value
         rule = (lambda v: _page(v, apps)) if knob.name == "STREAMLIT_APP" else knob.rule
-        # A secret: checked only where it is used (a service's start), never at the .env level.
-        if rule is None or (knob.secret and (service is None or var not in environ)):
+        # A secret only when it is set (an unset JUPYTER_TOKEN is generated); its value never shown.
+        if rule is None or (knob.secret and var not in environ):
             continue
         try:
             if knob.secret:  # named, never shown

@@ -184,7 +184,8 @@ def test_bad_settings_stop_up_in_its_terminal_and_touch_nothing_running(dev_stac
                 for svc in ("streamlit", "jupyter", "docs")}
     before = containers()
     bad = {"HOST_UID": "me", "BIND_ADDRESS": "0.0.0.0", "ALLOWED_HOSTS": "", "STREAMLIT_APP": "julia",
-           "MAX_UPLOAD_MB": "0", "NB_EXECUTION_MODE": "sometimes", "STREAMLIT_PORT": "eighty", "JUPYTER_PORT": "70000"}
+           "MAX_UPLOAD_MB": "0", "NB_EXECUTION_MODE": "sometimes", "STREAMLIT_PORT": "eighty", "JUPYTER_PORT": "70000",
+           "JUPYTER_TOKEN": "Zq3x"}  # a secret: checked too (a BuildKit secret), never shown
     out = dev_stack.compose("up", "--build", "--wait", "--detach", check=False, timeout=600, env=bad)
     said = out.stdout + out.stderr
     assert out.returncode != 0, said[-3000:]
@@ -193,8 +194,10 @@ def test_bad_settings_stop_up_in_its_terminal_and_touch_nothing_running(dev_stac
                     "STREAMLIT_APP=julia.py?", "MAX_UPLOAD_MB=0 must be a whole number of at least 1",
                     "NB_EXECUTION_MODE=sometimes must be cache, force or off", "nothing was started or changed",
                     "STREAMLIT_PORT=eighty must be a whole number from 1 to 65535",
-                    "JUPYTER_PORT=70000 must be a whole number from 1 to 65535"):
+                    "JUPYTER_PORT=70000 must be a whole number from 1 to 65535",
+                    "JUPYTER_TOKEN is too short (4 characters"):
         assert message in said, (message, said[-3000:])
+    assert "Zq3x" not in said
     assert containers() == before  # same containers, never restarted
     assert requests.get(dev_stack.url("streamlit", "/_stcore/health"), timeout=30).text == "ok"
 

@@ -136,10 +136,19 @@ def test_bad_settings_are_refused_by_name(env):
     assert "Traceback" not in out.stderr
 
 
+def test_the_settings_checks_secrets_stay_out_of_the_stack(stack):
+    """compose.yaml's top-level secrets feed only the build-only settings check (Swarm has no
+    `environment:` secrets): the stack file drops them."""
+    assert "secrets" not in stack
+    assert not any("secrets" in svc for svc in stack["services"].values())
+
+
 def test_production_token_is_still_required():
+    """An empty token is refused by the settings rule, with its one message, before Compose's
+    `${JUPYTER_TOKEN:?}` or the stack file converter say anything."""
     out = render({"JUPYTER_TOKEN": ""}, check=False)
-    assert out.returncode != 0 and "JUPYTER_TOKEN must be set" in out.stderr
-    assert "stack_file" not in out.stderr  # the Compose error alone, not a second confusing one
+    assert out.returncode != 0 and "JUPYTER_TOKEN is set but empty" in out.stderr, out.stderr
+    assert "stack_file" not in out.stderr and "must be set" not in out.stderr, out.stderr
 
 
 @pytest.mark.parametrize("args", [("--bogus",), ("--render", "extra")])
