@@ -65,6 +65,23 @@ def test_services_sharing_a_filled_volume_are_created_one_after_the_other(files,
                     assert b in svcs[a].get("depends_on", {}) or a in svcs[b].get("depends_on", {}), (vol, a, b)
 
 
+@pytest.mark.parametrize("files,profile", [(("compose.yaml",), "ide"), (("compose.yaml", "compose.prod.yaml"), "proxy")])
+def test_every_service_that_runs_checks_the_settings_first(files, profile):
+    """`docker compose up <service>` builds the settings check too (a dependency of every service
+    that runs, directly or through another), so a named service's `up` stops on a bad .env value
+    before its running container is replaced."""
+    svcs = json.loads(config(*files, env={"JUPYTER_TOKEN": "t" * 40, "COMPOSE_PROFILES": profile}).stdout)["services"]
+
+    def needs(name, seen=()):
+        deps = svcs[name].get("depends_on", {})
+        return "settings" in deps or any(needs(d, (*seen, name)) for d in deps if d not in seen and d in svcs)
+
+    running = [name for name, svc in svcs.items() if svc.get("scale") != 0]
+    assert {"streamlit", "jupyter", "docs"} <= set(running)
+    assert [name for name in running if not needs(name)] == []
+    assert svcs["streamlit"]["depends_on"]["settings"] == {"condition": "service_started", "required": False}
+
+
 @pytest.mark.parametrize("value", ["", "x" * 40])
 def test_jupyter_token_is_passed_through_as_given(value):
     # Empty stays empty (the server refuses it with a message), never a default.
@@ -96,8 +113,9 @@ def test_no_token_literal_in_compose_files_or_env_example(secret):
                 value = m.group(1).split(" #")[0].strip()
                 assert value == "" or value.startswith(f"${{{secret}:?"), f"{name}:{n}: {line}"
         assert not re.search(rf"\$\{{{secret}:?-", (ROOT / name).read_text()), name
-    if subprocess.run(["git", "-C", str(ROOT), "rev-parse"], capture_output=True).returncode != 0:
-        pytest.skip("not a git checkout: git grep unavailable")
+    git = subprocess.run(["git", "-C", str(ROOT), "rev-parse"], capture_output=True, text=True)
+    if git.returncode != 0:  # not a checkout, or git refuses it (another owner: safe.directory)
+        pytest.skip(f"git grep unavailable: {git.stderr.strip().splitlines()[0] if git.stderr.strip() else 'git failed'}")
     old = "fractal-dev-" + "token"
     out = subprocess.run(["git", "-C", str(ROOT), "grep", "-n", "-e", old, "--", *TOKEN_FILES,
                           "README.md", "docs", "services", "tests"], capture_output=True, text=True)

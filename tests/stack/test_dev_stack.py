@@ -199,6 +199,10 @@ def test_bad_settings_stop_up_in_its_terminal_and_touch_nothing_running(dev_stac
         assert message in said, (message, said[-3000:])
     assert "Zq3x" not in said
     assert containers() == before  # same containers, never restarted
+    # `up` of one named service too (the settings check is a dependency of each)
+    out = dev_stack.compose("up", "--wait", "--detach", "jupyter", check=False, timeout=600, env={"HOST_UID": "me"})
+    assert out.returncode != 0 and "HOST_UID=me must be a whole number" in out.stdout + out.stderr, out.stderr[-3000:]
+    assert containers() == before
     assert requests.get(dev_stack.url("streamlit", "/_stcore/health"), timeout=30).text == "ok"
 
 
