@@ -9,7 +9,9 @@ the Compose Specification that our files use. Each change below says why:
 
 - the top-level ``name`` and the ``name`` of networks and volumes: the stack's name (the
   argument of ``docker stack deploy``) prefixes every object instead;
-- the build-only ``base`` service (the shared image the others start FROM);
+- the build-only services (``scale: 0``: the parents the others start FROM, the settings
+  check) and the top-level secrets only the settings check reads (Swarm has no ``environment:``
+  secrets);
 - ``build``, ``profiles``, ``depends_on``, ``scale``: no build in Swarm, no profiles, no start
   order (a service waits for its upstreams itself: nginx and HAProxy re-resolve);
 - ``restart``: Swarm restarts by ``deploy.restart_policy`` (swarm/compose.yaml);

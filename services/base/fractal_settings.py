@@ -116,9 +116,9 @@ def _host_names(value: str) -> str:
 
 
 def _advice(variable: str) -> str:
-    return (f"remove {variable} from .env to have a random one generated and kept, or set one of "
-            f"at least {MIN_TOKEN_LENGTH} characters, e.g. paste the output of `openssl rand -hex 24` "
-            "(.env does not run commands)")
+    return (f"set one of at least {MIN_TOKEN_LENGTH} characters in .env, e.g. paste the output of "
+            f"`openssl rand -hex 24` (.env does not run commands); in development you may instead remove "
+            f"{variable} to have a random one generated and kept (production requires one)")
 
 
 def check_token(token: str, source: str = "JUPYTER_TOKEN", variable: str = "JUPYTER_TOKEN") -> str:
