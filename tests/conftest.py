@@ -57,6 +57,27 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(group[item]))
 
 
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's group scheduling, but a worker gets its next group only when its current
+    one is done: xdist's own hands a worker more once two of its tests are left, so a worker
+    still busy with a long group (a release under emulation) took the next groups too while the
+    other one had only fast tests left."""
+    if not getattr(config.option, "loadgroup", False):
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class OneGroupAtATime(LoadGroupScheduling):
+        def _reschedule(self, node):
+            if node.shutting_down:
+                return
+            if not self.workqueue:
+                node.shutdown()
+            elif self._pending_of(self.assigned_work[node]) == 0:
+                self._assign_work_unit(node)
+
+    return OneGroupAtATime(config, log)
+
+
 def pytest_runtest_setup(item):
     """Tests marked ``root`` skip for other users (fail under FRACTAL_REQUIRE_E2E=1), before any
     fixture starts: a contributor without root runs everything else with the default `pytest`."""
