@@ -35,15 +35,17 @@ LONGEST_FIRST = ("test_arm64.py", "dev_stack", "swarm_release", "test_build_grap
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Group the tests for the README's `pytest -n 2 --dist loadgroup` (pytest-xdist): one group per
-    module (its module fixtures are built once), modules sharing a stack of :data:`SHARED_STACKS` in
-    one group; end-to-end groups first, the longest of them leading (pyproject's addopts keep this
-    order: --no-loadscope-reorder). Without xdist nothing changes."""
-    group = {}
+    """Group the tests for the README's `pytest -n 2` (pytest-xdist; pyproject's addopts give
+    `--dist loadgroup --no-loadscope-reorder`): one group per module (its module fixtures are
+    built once), every module that uses a stack of :data:`SHARED_STACKS` in that stack's group;
+    end-to-end groups first, the longest leading. Without xdist nothing changes."""
+    stack_of = {}  # module -> the first shared stack any of its tests uses (else the module)
     for item in items:
         module = item.nodeid.split("::")[0]
         stacks = [f for f in SHARED_STACKS if f in item.fixturenames]
-        group[item] = stacks[0] if stacks else module
+        if stacks and module not in stack_of:
+            stack_of[module] = stacks[0]
+    group = {item: stack_of.get(item.nodeid.split("::")[0], item.nodeid.split("::")[0]) for item in items}
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
 
     def order(item):
@@ -58,11 +60,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_xdist_make_scheduler(config, log):
-    """pytest-xdist's group scheduling, but a worker gets its next group only when its current
-    one is done: xdist's own hands a worker more once two of its tests are left, so a worker
-    still busy with a long group (a release under emulation) took the next groups too while the
-    other one had only fast tests left."""
-    if not getattr(config.option, "loadgroup", False):
+    """pytest-xdist's group scheduling, but a worker gets its next group only when the last test
+    of its current one runs (an xdist worker starts a test once it knows the one after, so it
+    must be told then): xdist's own hands a worker more once two of its tests are left, so a
+    worker busy with a long group (a release under emulation) queued the next groups too while
+    the other one ran out of work."""
+    if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadGroupScheduling
 
@@ -72,7 +75,7 @@ def pytest_xdist_make_scheduler(config, log):
                 return
             if not self.workqueue:
                 node.shutdown()
-            elif self._pending_of(self.assigned_work[node]) == 0:
+            elif self._pending_of(self.assigned_work[node]) <= 1:
                 self._assign_work_unit(node)
 
     return OneGroupAtATime(config, log)
@@ -108,7 +111,8 @@ def python_image(docker_engine) -> str:
     if run(["docker", "pull", DEFAULT_PYTHON_IMAGE], check=False, timeout=180).returncode == 0:
         return DEFAULT_PYTHON_IMAGE
     if run(["docker", "image", "inspect", LOCAL_PYTHON_IMAGE], check=False).returncode != 0:
-        run(["bash", str(ROOT / "scripts" / "build-python-image.sh"), LOCAL_PYTHON_IMAGE], timeout=1500)
+        # --if-missing: the other pytest-xdist worker may be building it (a lock): wait and reuse it.
+        run(["bash", str(ROOT / "scripts" / "build-python-image.sh"), "--if-missing", LOCAL_PYTHON_IMAGE], timeout=1500)
     return LOCAL_PYTHON_IMAGE
 
 

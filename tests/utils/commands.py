@@ -17,8 +17,17 @@ def run(cmd, *, check=True, timeout=1800, **kw) -> subprocess.CompletedProcess:
 
 
 def free_port() -> int:
-    """A free TCP port on loopback. Under pytest-xdist each worker only takes ports whose remainder
-    modulo the number of workers is its own index, so two workers never pick the same port."""
+    """A TCP port that is free on loopback now.
+
+    Under pytest-xdist each worker takes only ports whose remainder modulo the number of workers
+    (``PYTEST_XDIST_WORKER_COUNT``) is its own index (``PYTEST_XDIST_WORKER``, ``gw<index>``), so
+    two workers never pick the same port between choosing it and binding it.
+
+    Returns
+    -------
+    int
+        The port number.
+    """
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     while True:

@@ -149,14 +149,36 @@ def make_project(tmp_root: Path, python_image: str, label: str, *, cls: type[P] 
 def project(tmp_root: Path, python_image: str, label: str, *, cls: type[P] = Project,
             owner: tuple[int, int] | None = None, keep_images: bool = False, keep: bool = False,
             **extra) -> Iterator[P]:
-    """:func:`make_project` as a context manager: the project (a ``cls``, e.g. a dataclass
-    subclass of :class:`Project` whose extra fields have defaults) is cleaned up on exit however
-    the block ends (an exception, a failed copy, Ctrl+C): ``cleanup(keep_images=keep_images)``,
-    where ``keep_images`` leaves the service images that another project shares. ``keep``
-    leaves everything (containers, volumes, images, the copy) for a look afterwards.
+    """A scratch project (:func:`make_project`) that is cleaned up however the block ends.
 
     A fixture builds, starts and yields inside the ``with``; a test uses conftest's
-    ``new_project`` factory instead."""
+    ``new_project`` factory instead.
+
+    Parameters
+    ----------
+    tmp_root : pathlib.Path
+        Where the copy of the checkout is made (``<tmp_root>/fnt-<label>-<8 hex>``).
+    python_image : str
+        ``PYTHON_IMAGE`` of its builds.
+    label : str
+        Part of its Compose project name, image tag and folder.
+    cls : type, optional
+        :class:`Project` or a dataclass subclass of it whose extra fields have defaults.
+    owner : (int, int), optional
+        UID and GID that own the copy; HOST_UID/HOST_GID are then left unset (needs root).
+    keep_images : bool, optional
+        Leave the service images another project shares (the build-only ones still go).
+    keep : bool, optional
+        Leave everything (containers, volumes, images, the copy) for a look afterwards.
+    **extra : str
+        More variables of its environment (``.env`` knobs).
+
+    Yields
+    ------
+    Project
+        The project, an instance of ``cls``. On exit (an exception, a failed copy, Ctrl+C
+        included) ``cleanup(keep_images=keep_images)`` runs unless ``keep``.
+    """
     p = _new_project(tmp_root, python_image, label, owner, extra, cls)
     try:
         _copy_checkout(p.dir, owner)

@@ -6,7 +6,6 @@ Engine talks plain HTTP to registries on 127.0.0.0/8 without further configurati
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import requests
 
+from .commands import free_port
 from .netns import NetNS, call_in
 
 __all__ = ["Registry"]
@@ -40,10 +40,8 @@ class Registry:
 
     def __init__(self, host: str | None = None, storage: Path | None = None, netns: NetNS | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="fractal-registry-"))
-        if host is None:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                host = f"127.0.0.1:{s.getsockname()[1]}"
+        if host is None:  # a port of this pytest-xdist worker's share (free_port)
+            host = f"127.0.0.1:{free_port()}"
         self.host = host
         self.storage = storage or self.dir / "data"
         self.netns = netns
