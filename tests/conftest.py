@@ -59,6 +59,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(group[item]))
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist: without it, never called
 def pytest_xdist_make_scheduler(config, log):
     """pytest-xdist's group scheduling, but a worker gets its next group only when the last test
     of its current one runs (an xdist worker starts a test once it knows the one after, so it

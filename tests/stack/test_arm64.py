@@ -161,7 +161,8 @@ def test_arm64_gallery_and_kernels_pass_the_amd64_tests(release, arm64_notebook)
     assert expected >= 15, collected  # the selection still finds the tests it names
     out = run(_arm64_command(
         release, "streamlit", "sh", "-c",
-        f"pip install --quiet --no-cache-dir --target /tmp/t {_locked('pytest')} && cd /w && PYTHONPATH=/tmp/t python -m pytest "
+        f"pip install --quiet --no-cache-dir --target /tmp/t {_locked('pytest')} {_locked('pytest-xdist')} "
+        f"{_locked('execnet')} && cd /w && PYTHONPATH=/tmp/t python -m pytest "
         f"-p no:cacheprovider -q --durations=10 {shlex.join(ARM64_TESTS)} "
         "&& python -c 'import platform, numba, fractalkit as f; f.mandelbrot(f.Viewport(-0.5, 0, 3, 32, 24), 32); "
         "print(\"machine\", platform.machine(), numba.threading_layer())'",
