@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import time
 
 __all__ = ["run", "wait_for", "free_port"]
+
+#: Where free_port draws from: below Linux's default ephemeral range.
+PORTS = range(20000, 32768)
+_random = random.SystemRandom()  # not the global generator a test may seed
 
 
 def run(cmd, *, check=True, timeout=1800, **kw) -> subprocess.CompletedProcess:
@@ -19,23 +24,35 @@ def run(cmd, *, check=True, timeout=1800, **kw) -> subprocess.CompletedProcess:
 def free_port() -> int:
     """A TCP port that is free on loopback now.
 
-    Under pytest-xdist each worker takes only ports whose remainder modulo the number of workers
-    (``PYTEST_XDIST_WORKER_COUNT``) is its own index (``PYTEST_XDIST_WORKER``, ``gw<index>``), so
-    two workers never pick the same port between choosing it and binding it.
+    Drawn at random from 20000-32767, below Linux's ephemeral range (32768-60999), so no client
+    socket takes it in the meantime. Under pytest-xdist that range is split between the workers
+    (``PYTEST_XDIST_WORKER`` ``gw<index>`` of ``PYTEST_XDIST_WORKER_COUNT``), so two workers never
+    pick the same port between choosing it and binding it. (Not by parity: Linux gives
+    ``bind(("", 0))`` odd ports only, leaving even ones to ``connect``.)
 
     Returns
     -------
     int
         The port number.
+
+    Raises
+    ------
+    RuntimeError
+        If no port of this worker's share could be bound in 1000 tries.
     """
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    while True:
+    share = (PORTS.stop - PORTS.start) // workers
+    first = PORTS.start + worker * share
+    for _ in range(1000):
+        port = _random.randrange(first, first + share)
         with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port % workers == worker:
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port in {first}-{first + share - 1} on 127.0.0.1")
 
 
 def wait_for(fn, timeout=60.0, interval=0.5, what="condition"):
