@@ -9,6 +9,7 @@ a registry on loopback; the arm64 tests then run images pulled back from it by d
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -156,7 +157,7 @@ def test_arm64_gallery_and_kernels_pass_the_amd64_tests(release, arm64_notebook)
     """ARM64_TESTS, run by pytest inside the arm64 streamlit image (one container, so numba compiles
     the shared kernels once); every test the same selection collects on this host passes there."""
     collected = run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", *ARM64_TESTS],
-                    cwd=ROOT).stdout
+                    cwd=ROOT, env={**os.environ, "PYTEST_ADDOPTS": ""}).stdout  # the caller's -v would change the format
     expected = int(re.search(r"^(\d+)/\d+ tests collected", collected, re.M).group(1))
     assert expected >= 15, collected  # the selection still finds the tests it names
     out = run(_arm64_command(
