@@ -9,8 +9,9 @@
 #   $REGISTRY/<service>:$GIT_SHA       `git rev-parse --short HEAD` of this checkout (never "local")
 #   $REGISTRY/<service>:$DEPLOY_ENV    prod unless set
 #   $REGISTRY/<service>:$APP_VERSION-$GIT_SHA-$DEPLOY_ENV   the same index under the name
-#                                      compose.prod.yaml gives the image (IMAGE_REPO=$REGISTRY),
-#                                      which swarm/deploy-swarm.sh deploys
+#                                      compose.prod.yaml gives the image (IMAGE_REPO=$REGISTRY,
+#                                      IMAGE_TAG: scripts/release.sh), which swarm/deploy-swarm.sh
+#                                      deploys
 # The index lists one image per platform; each is also pushed as
 # $REGISTRY/<service>:$APP_VERSION-$GIT_SHA-$DEPLOY_ENV-<arch> (what the index points at).
 # The images carry the OCI labels of compose.prod.yaml (version, revision, title, source).
@@ -50,20 +51,10 @@ if [ -z "$platforms" ]; then
     *) die "unsupported machine $(uname -m)" ;; esac
 fi
 
-if [ -z "${GIT_SHA:-}" ]; then
-  GIT_SHA=$(git rev-parse --short HEAD 2>&1) \
-    || die "not a git checkout: set GIT_SHA to the revision these images are built from (git: ${GIT_SHA%%$'\n'*})"
-  [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] \
-    || die "the checkout has uncommitted changes: commit them, or set GIT_SHA to say what is built"
-fi
-APP_VERSION=${APP_VERSION:-$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 1)}
-DEPLOY_ENV=${DEPLOY_ENV:-prod}
-# The registry and the tag's parts, by the rules every entry point shares.
-command -v python3 >/dev/null || die "python3 is needed (it checks the settings: services/base/fractal_settings.py)"
-printf '%s\n' "REGISTRY=$REGISTRY" "APP_VERSION=$APP_VERSION" "GIT_SHA=$GIT_SHA" "DEPLOY_ENV=$DEPLOY_ENV" \
-  | python3 services/base/fractal_settings.py check --environ - || exit 1
-export GIT_SHA APP_VERSION DEPLOY_ENV
-tag=$APP_VERSION-$GIT_SHA-$DEPLOY_ENV
+# GIT_SHA, APP_VERSION, DEPLOY_ENV and the tag that joins them (IMAGE_TAG), checked.
+. scripts/release.sh
+release_names --clean
+tag=$IMAGE_TAG
 services=(streamlit jupyter docs proxy)
 # The token is read when JupyterLab starts, never at build; the production file requires one.
 export JUPYTER_TOKEN=${JUPYTER_TOKEN:-not-used-at-build-time-0000000000000000}
@@ -91,7 +82,7 @@ for platform in "${ordered[@]}"; do
   base_var=PYTHON_IMAGE_${arch^^}
   base=${!base_var:-${PYTHON_IMAGE:-${BASE_IMAGE:-python:3.11-slim}}}
   echo "publish: building $platform on $base" >&2
-  PYTHON_IMAGE=$base DOCKER_DEFAULT_PLATFORM=$platform IMAGE_REPO=$REGISTRY \
+  PYTHON_IMAGE=$base DOCKER_DEFAULT_PLATFORM=$platform \
     docker compose "${compose_files[@]}" --profile proxy build "${services[@]}" >&2
   if [ "$platform" = "$native" ] && [ ${#ordered[@]} -gt 1 ]; then
     # The docs site is the same HTML on every platform, and building it executes every notebook:

@@ -5,9 +5,9 @@
 #
 # The images are the ones scripts/publish.sh pushed, by the same names:
 #   $REGISTRY/<service>:$APP_VERSION-$GIT_SHA-$DEPLOY_ENV, each variable resolved as publish.sh does
-#   (GIT_SHA from git, APP_VERSION from pyproject.toml, DEPLOY_ENV prod).
+#   (scripts/release.sh: GIT_SHA from git, APP_VERSION from pyproject.toml, DEPLOY_ENV prod).
 # Without REGISTRY, the images of this machine (built with `docker compose -f compose.yaml
-# -f compose.prod.yaml --profile proxy build`, IMAGE_REPO), which only a one-node swarm can run.
+# -f compose.prod.yaml --profile proxy build`, IMAGE_REPO, IMAGE_TAG), which only a one-node swarm can run.
 #
 # Settings come from the environment and .env, as for Compose (.env.example), among them:
 #   STREAMLIT_REPLICAS  Streamlit tasks behind the sticky balancer (default 2)
@@ -43,14 +43,8 @@ docker compose -f compose.yaml config --environment | python3 services/base/frac
   || exit 1
 STACK_NAME=${STACK_NAME:-fractal-notebooks}
 if [ -n "${REGISTRY:-}" ]; then
-  export IMAGE_REPO=$REGISTRY DEPLOY_ENV=${DEPLOY_ENV:-prod}   # as publish.sh: not from .env
-  if [ -z "${GIT_SHA:-}" ]; then
-    GIT_SHA=$(git rev-parse --short HEAD) || die "git cannot name this checkout's revision (above): set GIT_SHA to the revision published"
-    export GIT_SHA
-  fi
-  # publish.sh's default; compose.prod.yaml's own default is a fixed 0.1.0
-  APP_VERSION=${APP_VERSION:-$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 1)}
-  export APP_VERSION
+  . scripts/release.sh   # the names publish.sh gave the images (IMAGE_REPO, IMAGE_TAG)
+  release_names
 fi
 
 # The merged configuration first: a missing JUPYTER_TOKEN or a bad value is named before anything

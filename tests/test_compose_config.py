@@ -264,11 +264,25 @@ def test_prod_has_no_source_bind_mounts():
                 assert v["type"] == "volume", (name, v)
 
 
-def test_prod_image_tags_carry_version_sha_env():
-    env = {"JUPYTER_TOKEN": "t", "APP_VERSION": "1.2.3", "GIT_SHA": "abc1234", "DEPLOY_ENV": "staging"}
-    svcs = json.loads(config(*PROD, env=env).stdout)["services"]
-    for name in ("base", "streamlit", "jupyter", "docs"):
-        assert svcs[name]["image"].endswith(f"/{name}:1.2.3-abc1234-staging")
+@pytest.mark.parametrize("env", [{}, {"IMAGE_REPO": "registry.test/fractal", "IMAGE_TAG": "1.2.3-abc1234-staging"}])
+def test_images_are_named_by_one_tag_distinct_for_dev_and_prod(env):
+    """Both files name every image ${IMAGE_REPO}/<service>:${IMAGE_TAG}; unset, the tags differ
+    (dev, prod), so a production build on the dev machine replaces none of the dev images."""
+    dev = json.loads(config("compose.yaml", env={"COMPOSE_PROFILES": "ide", **env}).stdout)["services"]
+    prod = json.loads(config(*PROD, env={"JUPYTER_TOKEN": "t", "COMPOSE_PROFILES": "proxy", **env}).stdout)["services"]
+    repo = env.get("IMAGE_REPO", "fractal-notebooks")
+    for svcs, default in ((dev, "dev"), (prod, "prod")):
+        named = {name: s["image"] for name, s in svcs.items() if "image" in s}
+        assert set(named) >= {"base", "streamlit", "jupyter", "docs"}
+        assert named == {name: f"{repo}/{name}:{env.get('IMAGE_TAG', default)}" for name in named}
+    assert "proxy" in prod and "ide" in dev
+
+
+def test_prod_labels_carry_version_and_revision():
+    env = {"JUPYTER_TOKEN": "t", "APP_VERSION": "1.2.3", "GIT_SHA": "abc1234"}
+    labels = json.loads(config(*PROD, env=env).stdout)["services"]["base"]["build"]["labels"]
+    assert labels["org.opencontainers.image.version"] == "1.2.3"
+    assert labels["org.opencontainers.image.revision"] == "abc1234"
 
 
 def test_prod_refuses_to_load_without_token():

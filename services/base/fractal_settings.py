@@ -233,7 +233,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("BASE_IMAGE", "python:3.11-slim"),  # PYTHON_IMAGE's old name, still read
     Knob("IMAGE_REPO", "fractal-notebooks", _pattern(r"[a-z0-9][a-z0-9._/:-]*", "an image repository "
                                                      "(lower-case letters, digits, '.', '_', '-', '/', host:port)")),
-    Knob("IMAGE_TAG", "dev", _TAG),
+    Knob("IMAGE_TAG", "dev", _TAG, prod="prod"),
     Knob("APP_VERSION", "0.1.0", _TAG),
     Knob("GIT_SHA", "local", _TAG),
     Knob("DEPLOY_ENV", "prod", _TAG),

@@ -80,11 +80,8 @@ class Project:
 
     def images(self) -> list[str]:
         """base, streamlit, jupyter, docs (and proxy in production) image names."""
-        repo = self.env["IMAGE_REPO"]
-        if "compose.prod.yaml" in self.files:
-            tag = f"{self.env['APP_VERSION']}-{self.env['GIT_SHA']}-{self.env['DEPLOY_ENV']}"
-            return [f"{repo}/{s}:{tag}" for s in ("base", "streamlit", "jupyter", "docs", "proxy")]
-        return [f"{repo}/{s}:{self.env['IMAGE_TAG']}" for s in ("base", "streamlit", "jupyter", "docs")]
+        services = ("base", "streamlit", "jupyter", "docs", *(("proxy",) if "compose.prod.yaml" in self.files else ()))
+        return [f"{self.env['IMAGE_REPO']}/{s}:{self.env['IMAGE_TAG']}" for s in services]
 
     def cleanup(self, *, keep_images: bool = False):
         """`down --volumes`, the project's images (all but the service images another project
