@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-__all__ = ["run", "wait_for", "free_port"]
+__all__ = ["run", "failed", "wait_for", "free_port"]
 
 #: Where free_port draws from: below Linux's default ephemeral range.
 PORTS = range(20000, 32768)
@@ -17,8 +17,13 @@ _random = random.SystemRandom()  # not the global generator a test may seed
 def run(cmd, *, check=True, timeout=1800, **kw) -> subprocess.CompletedProcess:
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
     if check and out.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, cmd))} -> {out.returncode}\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}")
+        raise failed(out)
     return out
+
+
+def failed(out: subprocess.CompletedProcess) -> AssertionError:
+    """The error for a command that failed: the command, its exit code, its output's ends."""
+    return AssertionError(f"{' '.join(map(str, out.args))} -> {out.returncode}\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}")
 
 
 def free_port() -> int:

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import requests
 
-from .commands import free_port, run
+from .commands import failed, free_port, run
 from .paths import ROOT
 
 __all__ = ["PROJECT_FILES", "PROD_CONNECTIONS_PER_CLIENT", "HOST_UID", "HOST_GID", "Project", "make_project",
@@ -25,6 +25,9 @@ __all__ = ["PROJECT_FILES", "PROD_CONNECTIONS_PER_CLIENT", "HOST_UID", "HOST_GID
 PROJECT_FILES = ["compose.yaml", "compose.prod.yaml", "pyproject.toml", "uv.lock", "README.md",
                  ".streamlit", ".dockerignore", ".gitignore", "apps", "src", "docs", "notebooks", "services", "certs",
                  "scripts", "swarm"]
+
+#: The knobs that publish a port on the host (free_port() draws each project's).
+PUBLISHED_PORTS = ("STREAMLIT_PORT", "JUPYTER_PORT", "DOCS_PORT", "IDE_PORT", "PROXY_HTTPS_PORT")
 
 #: PROXY_CONNECTIONS_PER_CLIENT of the ``prod`` stack (conftest.py): not the default, to see the
 #: knob work.
@@ -45,11 +48,22 @@ class Project:
     ca: str = ""
 
     def compose(self, *args, check=True, timeout=1800, env=None):
+        """``docker compose <args>`` in this project, with its environment (the host's but for
+        JUPYTER_TOKEN and ALLOWED_HOSTS). An ``up`` that finds one of the project's ports taken
+        since it was drawn (Docker: "port is already allocated") draws them again, once."""
         cmd = ["docker", "compose", "--project-directory", str(self.dir), "-p", self.name]
         for f in self.files:
             cmd += ["-f", str(self.dir / f)]
         host = {k: v for k, v in os.environ.items() if k not in ("JUPYTER_TOKEN", "ALLOWED_HOSTS")}
-        return run([*cmd, *args], check=check, timeout=timeout, env={**host, **self.env, **(env or {})})
+        out = run([*cmd, *args], check=False, timeout=timeout, env={**host, **self.env, **(env or {})})
+        if args[:1] == ("up",) and out.returncode and "port is already allocated" in out.stderr:
+            print(f"{self.name}: a port was taken since it was drawn ({out.stderr.strip().splitlines()[-1]}); "
+                  "drawing the ports again")
+            self.env.update({k: str(free_port()) for k in PUBLISHED_PORTS if k in self.env})
+            out = run([*cmd, *args], check=False, timeout=timeout, env={**host, **self.env, **(env or {})})
+        if check and out.returncode:
+            raise failed(out)
+        return out
 
     def login_url(self) -> str:
         """The newest JupyterLab login URL (with token) that the jupyter service logged."""
