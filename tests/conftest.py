@@ -157,8 +157,10 @@ def dev_stack(docker_engine, python_image, scratch):
 def prod(docker_engine, python_image, scratch):
     """The production stack with the TLS proxy (compose.yaml + compose.prod.yaml, profile proxy),
     built and started once for tests/stack/test_prod_stack.py and test_prod_hostile.py, from a
-    checkout with editor droppings in docs/ and a failing notebook in the workspace."""
-    with project(scratch, python_image, "prod", JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex, APP_VERSION="9.9.9",
+    checkout with editor droppings in docs/ and a failing notebook in the workspace, owned by and
+    built for a Mac's first user, 501:20 (GID 20 is Debian's dialout: the build must not care)."""
+    with project(scratch, python_image, "prod", owner=(501, 20), HOST_UID="501", HOST_GID="20",
+                 JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex, APP_VERSION="9.9.9",
                  GIT_SHA=uuid.uuid4().hex[:7], DEPLOY_ENV="e2e", PROXY_HTTPS_PORT=str(free_port()),
                  STREAMLIT_MEMORY="2g", ALLOWED_HOSTS="notebooks.test",
                  PROXY_CONNECTIONS_PER_CLIENT=str(PROD_CONNECTIONS_PER_CLIENT)) as p:

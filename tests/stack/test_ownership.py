@@ -3,20 +3,20 @@
 Checkouts owned by 1000:1000, 1001:1001, 501:20 (macOS: GID 20 is Debian's dialout) and 0:0
 come up with plain `docker compose up --wait` on the SAME image IDs. What the servers write into
 the bind mounts belongs to the checkout's owner; no server runs with a capability; named
-volumes stay usable after the owner changes. The production override builds and runs with
-HOST_UID=501 HOST_GID=20, never as root.
+volumes stay usable after the owner changes. (Production built and run with HOST_UID=501
+HOST_GID=20: the shared ``prod`` stack is, tests/stack/test_prod_stack.py.)
 """
 from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
 from utils.commands import run, wait_for
+from utils.processes import credentials
 from utils.project import jupyter_session, project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
@@ -28,22 +28,6 @@ NOTEBOOK = {"type": "notebook", "content": {"cells": [], "metadata": {}, "nbform
 
 def _image_ids(images: list[str]) -> dict[str, str]:
     return {i: run(["docker", "image", "inspect", i, "--format", "{{.Id}}"]).stdout.strip() for i in images}
-
-
-def _processes(project, service: str) -> list[dict[str, str]]:
-    """Uid, Gid and CapEff of every process of a service's container, read from the host's /proc."""
-    pids = run(["docker", "top", project.container(service), "-o", "pid"]).stdout.split()[1:]
-    procs = []
-    for pid in pids:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-        except FileNotFoundError:  # a short-lived process ended meanwhile
-            continue
-        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-        procs.append({"cmd": cmd, "uid": fields["Uid"].split()[0], "gid": fields["Gid"].split()[0],
-                      "capeff": fields["CapEff"].strip()})
-    return procs
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +73,7 @@ def test_checkout_owner_is_the_user_with_the_same_images(owner, shared_images, n
 
     # Every process but the init runs as the owner, and none holds a capability.
     for svc in SERVICES:
-        procs = _processes(p, svc)
+        procs = credentials(p.container(svc))
         # (not the init, nor the transient processes of a healthcheck being started)
         servers = [x for x in procs if not any(t in x["cmd"] for t in ("docker-init", "runc init",
                                                                       "fractal-healthcheck"))]
@@ -169,26 +153,6 @@ def _saved_in_jupyterlab(p, page):
     except AssertionError:
         return None
     return checkpoint.stat()
-
-
-def test_production_builds_and_runs_with_a_mac_uid_gid(new_project):
-    """HOST_UID=501 HOST_GID=20: GID 20 exists in Debian (dialout); the build must not care."""
-    p = new_project("prod501", owner=(501, 20), HOST_UID="501", HOST_GID="20",
-                    JUPYTER_TOKEN="e2e-" + uuid.uuid4().hex,
-                    APP_VERSION="0.0.0", GIT_SHA="own501", DEPLOY_ENV="e2e")
-    p.files = ["compose.yaml", "compose.prod.yaml"]
-    p.compose("up", "--build", "--wait", "--detach", timeout=2400)
-    for svc in SERVICES:
-        config_user = run(["docker", "inspect", p.container(svc), "--format", "{{.Config.User}}"]).stdout.strip()
-        assert config_user == "app", (svc, config_user)
-        for proc in _processes(p, svc):
-            assert proc["uid"] == "501" and proc["gid"] == "20", (svc, proc)
-    s = jupyter_session(p)
-    url = f"http://127.0.0.1:{p.env['JUPYTER_PORT']}/jupyter/api/contents/prod-owned.ipynb"
-    r = s.put(url, json=NOTEBOOK, timeout=30)
-    assert r.status_code in (200, 201), r.text
-    owner = p.compose("exec", "-T", "jupyter", "stat", "-c", "%u:%g", "/srv/notebooks/prod-owned.ipynb").stdout
-    assert owner.strip() == "501:20"
 
 
 def test_docs_polling_switch_reaches_the_watcher_and_rebuilds(shared_images, new_project):

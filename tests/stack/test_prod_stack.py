@@ -17,7 +17,7 @@ from utils.commands import run, wait_for
 from utils.paths import ROOT
 from utils.project import streamlit_options
 from utils.jupyter_ws import execute
-from utils.processes import main_pid
+from utils.processes import credentials, main_pid
 
 pytestmark = pytest.mark.e2e
 SERVICES = ("streamlit", "jupyter", "docs")
@@ -37,7 +37,7 @@ def test_the_workspace_and_editor_droppings_never_reach_the_production_docs(prod
     assert not strays, strays
 
 
-def test_images_are_tagged_version_sha_env(prod):
+def test_images_carry_version_and_revision_labels(prod):
     for image in prod.images():
         labels = json.loads(run(["docker", "image", "inspect", image]).stdout)[0]["Config"]["Labels"]
         assert labels["org.opencontainers.image.version"] == "9.9.9"
@@ -53,12 +53,25 @@ def test_limits_user_and_read_only_root(prod, service):
     assert hc["CapDrop"] == ["ALL"] and "no-new-privileges:true" in hc["SecurityOpt"]
     assert hc["RestartPolicy"]["Name"] == "unless-stopped"
     assert hc["LogConfig"]["Type"] == "json-file" and hc["LogConfig"]["Config"]["max-size"]
-    uid = prod.compose("exec", "-T", service, "id", "-u").stdout.strip()
-    assert uid != "0"
+    # The image's user, built as the Mac's 501:20 (the prod fixture): every process, none root.
+    assert info["Config"]["User"] == "app"
+    procs = credentials(prod.container(service))
+    assert procs and all((p["uid"], p["gid"]) == ("501", "20") for p in procs), procs
     assert all(m["Type"] == "volume" or m["Destination"].startswith("/etc/fractal-proxy/")
                for m in info["Mounts"]), info["Mounts"]
     if service == "streamlit":
         assert hc["Memory"] == 2 * 1024 ** 3 and hc["NanoCpus"] == 2 * 10 ** 9
+
+
+def test_a_notebook_saved_in_jupyterlab_belongs_to_the_build_user(prod):
+    """What JupyterLab writes into the notebooks volume is the image user's: 501:20 here."""
+    r = requests.put(prod.url("jupyter", "/jupyter/api/contents/prod-owned.ipynb"), timeout=30,
+                     headers={"Authorization": f"token {prod.env['JUPYTER_TOKEN']}"},
+                     json={"type": "notebook", "content": {"cells": [], "metadata": {}, "nbformat": 4,
+                                                           "nbformat_minor": 5}})
+    assert r.status_code in (200, 201), r.text
+    owner = prod.compose("exec", "-T", "jupyter", "stat", "-c", "%u:%g", "/srv/notebooks/prod-owned.ipynb").stdout
+    assert owner.strip() == "501:20"
 
 
 def test_streamlit_settings_in_effect(prod):

@@ -6,7 +6,33 @@ import re
 import subprocess
 import threading
 
-__all__ = ["main_pid", "MemoryPeak"]
+__all__ = ["credentials", "main_pid", "MemoryPeak"]
+
+
+def credentials(container: str) -> list[dict[str, str]]:
+    """Every process of a container: its command line, real UID and GID and effective
+    capabilities (hex), read from the host's /proc.
+
+    Returns
+    -------
+    list of dict
+        ``{"cmd", "uid", "gid", "capeff"}`` per process (str values); a process that ended
+        between ``docker top`` and the read is left out.
+    """
+    pids = subprocess.run(["docker", "top", container, "-o", "pid"], check=True, capture_output=True, text=True,
+                          timeout=60).stdout.split()[1:]
+    procs = []
+    for pid in pids:
+        try:
+            status = open(f"/proc/{pid}/status").read()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode().strip()
+        except FileNotFoundError:
+            continue
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        procs.append({"cmd": cmd, "uid": fields["Uid"].split()[0], "gid": fields["Gid"].split()[0],
+                      "capeff": fields["CapEff"].strip()})
+    return procs
 
 
 def main_pid(container: str) -> int:
