@@ -2,7 +2,16 @@
 
 Not a page: Streamlit puts the entry file's folder (``apps/``) on ``sys.path``, so pages
 ``import gallerykit``; the tests and benchmarks do the same in one place, tests/utils/gallery.py.
+
+Every session imports this package before its page runs (the entry file does), and Python makes
+a second session wait until the first one's import of it is complete. So the libraries that
+another library looks up in ``sys.modules`` without importing them are imported here, whole:
+plotly's ``is_homogeneous_array`` takes ``sys.modules["pandas"]`` as it finds it, and while one
+session's page was still importing pandas, another's plotly figure failed with "partially
+initialized module 'pandas' has no attribute 'Series'" (20 sessions on a freshly started server).
 """
+import pandas  # noqa: F401  (whole before any page runs: see above)
+
 from .figures import COLORMAPS, fig_png, local_slopes_figure, loglog_figure, plotly_colorscale
 from .navigation import APPS_DIR, DEFAULT_HOME, PAGES, GalleryPage, UnknownPageError, home_page, navigation_pages
 from .page import guarded, page_config

@@ -6,6 +6,8 @@ page at collection time, which this module must not pay: the arm64 test runs a f
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -181,3 +183,28 @@ def test_box_counting_limit_is_streamlits_max_upload_size(limit_mb):
         assert any("not an image" in e.value for e in at.error), [e.value for e in at.error]
     finally:
         config.set_option("server.maxUploadSize", before)
+
+
+RACE = """
+import sys, threading
+sys.path.append(sys.argv[1])
+import gallerykit  # what every session imports first (the entry file)
+import plotly.graph_objects as go
+go.Figure().add_scatter(x=[0.0, 1.0], y=[0.0, 1.0], marker=dict(color="lightgray", size=8))  # plotly warm
+other = threading.Thread(target=lambda: __import__("pandas"))  # another session's page (ifs.py) ...
+other.start()
+while "pandas" not in sys.modules:
+    pass
+# ... and this session's figure while that import may still run
+go.Figure().add_scatter(x=[0.0, 1.0], y=[0.0, 1.0], marker=dict(color="lightgray", size=8))
+other.join()
+print("ok")
+"""
+
+
+def test_a_session_never_sees_a_library_another_session_is_still_importing():
+    """Seen with 20 sessions on a freshly started server: plotly reads sys.modules["pandas"]
+    as it finds it, and failed on another session's half-done import (gallerykit/__init__.py).
+    In a fresh interpreter, so that pandas is not imported yet."""
+    out = subprocess.run([sys.executable, "-c", RACE, str(APPS_DIR)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
