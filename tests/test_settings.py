@@ -43,7 +43,6 @@ def test_the_defaults_pass():
     ("STREAMLIT_APP", "nope.py", "is not a page under"),
     ("STREAMLIT_APP", "../src/fractalkit/__init__.py", "is not a page under"),
     ("STREAMLIT_APP", "gallery.py", "is not a page under"),  # the entry file routes; it is no page
-    ("STREAMLIT_APP", "asgi.py", "is not a page under"),  # nor is the server
     ("STREAMLIT_FILE_WATCHER", "polling", "must be auto, watchdog, poll or none"),
     ("STREAMLIT_DISCONNECTED_SESSION_TTL", "2m", "must be a whole number of at least 0 (seconds)"),
     ("DOCS_FILE_WATCHER", "watchdog", "must be auto or poll"),

@@ -62,7 +62,7 @@ def home_page(name: str | None, apps_dir: Path = APPS_DIR) -> str:
     UnknownPageError
         If ``name`` is not the name of a ``.py`` file in ``apps_dir`` (the message lists the pages).
     """
-    if not name or name in ("gallery.py", "asgi.py"):  # the entry file and the server (apps/asgi.py)
+    if not name or name == "gallery.py":
         return DEFAULT_HOME
     if Path(name).name != name or not name.endswith(".py") or not (apps_dir / name).is_file():
         raise UnknownPageError(f"STREAMLIT_APP={name!r} is not a page under {apps_dir}; "

@@ -156,13 +156,9 @@ def check_token(token: str, source: str = "JUPYTER_TOKEN", variable: str = "JUPY
     return token
 
 
-#: The gallery's files under apps/ that are no page: the entry file, which routes, and the server.
-NOT_PAGES = ("gallery.py", "asgi.py")
-
-
 def _page(value: str, apps: Path | None) -> str:
-    if "/" in value or not value.endswith(".py") or value in NOT_PAGES or (apps and not (apps / value).is_file()):
-        pages = sorted(p.name for p in apps.glob("*.py") if p.name not in NOT_PAGES) if apps else []
+    if "/" in value or not value.endswith(".py") or value == "gallery.py" or (apps and not (apps / value).is_file()):
+        pages = sorted(p.name for p in apps.glob("*.py") if p.name != "gallery.py") if apps else []
         hint = f"; did you mean STREAMLIT_APP={value}.py?" if apps and (apps / f"{value}.py").is_file() else ""
         raise SettingError(f"is not a page under {apps or 'apps/'}; the pages there: {' '.join(pages)}{hint}")
     return value

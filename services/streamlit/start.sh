@@ -2,8 +2,7 @@
 # start-streamlit: run the gallery, and let a balancer drain it before it stops.
 #
 # The entry is apps/gallery.py, which routes to every page with STREAMLIT_APP as the home page
-# (apps/gallerykit/navigation.py), run by apps/asgi.py: Streamlit's server, which also sends `/`
-# to the gallery under a base URL path. A folder of one's own mounted on /app/apps, without the
+# (apps/gallerykit/navigation.py). A folder of one's own mounted on /app/apps, without the
 # entry file, runs STREAMLIT_APP alone. The entrypoint has checked STREAMLIT_APP (a page there)
 # and the file watcher (one Streamlit knows: it would quietly watch nothing) by the shared rules
 # (services/base/fractal_settings.py).
@@ -16,12 +15,8 @@
 #            kills the task stop_grace_period later; until then its open tabs work.
 #   SIGTERM, SIGINT (Compose's stop, Ctrl-C): passed on to Streamlit, which shuts down.
 set -eu
-if [ -f apps/gallery.py ]; then
-  entry=apps/asgi.py
-  [ -f "$entry" ] || entry=apps/gallery.py   # a folder of one's own with an entry file of its own
-else
-  entry="apps/${STREAMLIT_APP:-branching_tree.py}"
-fi
+entry=apps/gallery.py
+[ -f "$entry" ] || entry="apps/${STREAMLIT_APP:-branching_tree.py}"
 
 ready=/tmp/streamlit-static/ready
 mkdir -p "${ready%/*}"

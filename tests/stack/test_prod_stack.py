@@ -89,10 +89,6 @@ def test_endpoints_direct_and_through_the_tls_proxy(prod):
     # JupyterLab's plain-HTTP port says where it is at `/` (services/jupyter/fractal_root.py)
     r = requests.get(prod.url("jupyter", f"/?token={token}"), timeout=10, allow_redirects=False)
     assert r.status_code == 302 and r.headers["Location"] == f"/jupyter/?token={token}", (r.status_code, r.headers)
-    # ... and so does Streamlit's (apps/asgi.py)
-    r = requests.get(prod.url("streamlit", "/?embed=true"), timeout=10, allow_redirects=False)
-    assert r.status_code == 302 and r.headers["Location"] == "/app/?embed=true", (r.status_code, r.headers)
-    assert "<title>Streamlit</title>" in requests.get(prod.url("streamlit", "/"), timeout=10).text
     base = f"https://127.0.0.1:{prod.env['PROXY_HTTPS_PORT']}"
     # docs publishes no port in production: its nginx (gzip, cache headers) is read through the proxy
     docs = requests.get(f"{base}/", headers={"Accept-Encoding": "gzip"}, verify=prod.ca, timeout=10)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .paths import ROOT
 
-__all__ = ["APPS", "APPS_DIR", "ENTRY", "HOME", "NOT_PAGES", "PAGE_FILES", "PAGES", "TIMEOUT", "TITLES", "URL_PATHS",
+__all__ = ["APPS", "APPS_DIR", "ENTRY", "HOME", "PAGE_FILES", "PAGES", "TIMEOUT", "TITLES", "URL_PATHS",
            "assert_ok", "coerce", "controls", "start"]
 
 APPS_DIR = ROOT / "apps"
@@ -18,8 +18,6 @@ from gallerykit import DEFAULT_HOME, PAGES  # noqa: E402
 
 #: The entry file, which only routes.
 ENTRY = "gallery.py"
-#: The files under apps/ that are no page: the entry file and the server that runs it.
-NOT_PAGES = (ENTRY, "asgi.py")
 #: The home page, served at "/" by default.
 HOME = DEFAULT_HOME
 #: Every page's file, in navigation order (the home page first).
