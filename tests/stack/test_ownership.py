@@ -3,8 +3,8 @@
 Checkouts owned by 1000:1000, 1001:1001, 501:20 (macOS: GID 20 is Debian's dialout) and 0:0
 come up with plain `docker compose up --wait` on the SAME image IDs. What the servers write into
 the bind mounts belongs to the checkout's owner; no server runs with a capability; named
-volumes stay usable after the owner changes. (Production built and run with HOST_UID=501
-HOST_GID=20: the shared ``prod`` stack is, tests/stack/test_prod_stack.py.)
+volumes stay usable after the owner changes. Production built and run as 501:20 is tested on
+the shared ``prod`` stack (tests/conftest.py, tests/stack/test_prod_stack.py).
 """
 from __future__ import annotations
 
