@@ -10,7 +10,7 @@ import pytest
 
 from utils.gallery import TITLES
 from utils.paths import ARTIFACTS
-from utils.offline import tour, watch
+from utils.offline import TourTimeout, tour, watch
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -125,6 +125,9 @@ def test_nothing_a_visitor_loads_leaves_the_dev_server(dev_stack, browser):
     try:
         tour(pg, gallery=dev_stack.url("streamlit", "/"), jupyterlab=dev_stack.login_url(),
              docs=dev_stack.url("docs", "").rstrip("/"), local_host="127.0.0.1")
+    except TourTimeout as e:
+        logs = dev_stack.compose("logs", "--tail", "40", "--no-color", "streamlit", check=False).stdout
+        raise AssertionError(f"{e}\n--- streamlit logs ---\n{logs[-5000:]}") from e
     finally:
         ctx.close()
     assert pg.foreign == [], sorted(set(pg.foreign))

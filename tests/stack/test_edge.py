@@ -32,7 +32,7 @@ from PIL import Image
 from utils.commands import free_port, run, wait_for
 from utils.paths import ARTIFACTS
 from utils.project import Project, project
-from utils.offline import FIGURE, tour, watch
+from utils.offline import FIGURE, TourTimeout, tour, watch
 from utils.tls import self_signed
 
 pytestmark = pytest.mark.e2e
@@ -286,10 +286,12 @@ def test_nothing_a_visitor_loads_leaves_the_server(edge, proxy_page):
     try:
         tour(pg, gallery=edge.origin + "/app/", jupyterlab=f"{edge.origin}/jupyter/lab?token={edge.env['JUPYTER_TOKEN']}",
              docs=edge.origin, local_host=edge.host)
-    except Exception:
+    except TourTimeout as e:
         ARTIFACTS.mkdir(exist_ok=True)
         pg.screenshot(path=str(ARTIFACTS / "edge-tour.png"))
-        raise
+        state = documented(edge, "ps", "-a", "--format", "{{.Service}} {{.Status}}", check=False).stdout
+        logs = documented(edge, "logs", "--tail", "40", "--no-color", "streamlit", "proxy", check=False).stdout
+        raise AssertionError(f"{e}\n--- services ---\n{state}--- logs ---\n{logs[-5000:]}") from e
     assert pg.foreign == [], sorted(set(pg.foreign))
     assert pg.console_bad == [], pg.console_bad
     assert pg.forbidden == [], pg.forbidden

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-__all__ = ["watch", "tour"]
+__all__ = ["watch", "tour", "TourTimeout"]
 
 FIGURE = "[data-testid='stImage'] img, [data-testid='stPlotlyChart'] .js-plotly-plot"
 
@@ -24,6 +24,26 @@ def watch(page, local_host: str) -> None:
     page.on("console", lambda m: m.type == "error" and re.search(r"Content Security Policy|Refused to|403", m.text)
             and page.console_bad.append(m.text))
     page.on("response", lambda r: r.status == 403 and page.forbidden.append(r.url))
+
+
+class TourTimeout(AssertionError):
+    """A page of the tour did not show what it waits for; the message has what it showed instead."""
+
+
+def _wait(page, selector: str, timeout_ms: int, **kw) -> None:
+    """Wait for ``selector`` on ``page``; on a timeout, raise :class:`TourTimeout` with the page's
+    URL and visible text (a Streamlit exception, "Connecting", an error page)."""
+    try:
+        page.locator(selector).first.wait_for(timeout=timeout_ms, **kw)
+    except Exception as e:
+        if type(e).__name__ != "TimeoutError":
+            raise
+        try:
+            text = page.locator("body").inner_text(timeout=5_000)
+        except Exception as inner:  # the page itself is gone
+            text = f"(no text: {inner})"
+        raise TourTimeout(f"{selector!r} not shown within {timeout_ms / 1000:.0f} s at {page.url}; "
+                          f"the page showed:\n{text[-2000:]}") from e
 
 
 def tour(page, *, gallery: str, jupyterlab: str, docs: str, local_host: str) -> set[str]:
@@ -46,22 +66,27 @@ def tour(page, *, gallery: str, jupyterlab: str, docs: str, local_host: str) -> 
     -------
     set of str
         The docs paths visited.
+
+    Raises
+    ------
+    TourTimeout
+        A page did not show its figure, heading or file list in time (the message has its text).
     """
     page.goto(gallery, wait_until="domcontentloaded")
-    page.locator(FIGURE).first.wait_for(timeout=120_000)
+    _wait(page, FIGURE, 120_000)
     links = page.locator("[data-testid='stSidebarNav'] a")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
     assert len(hrefs) >= 9, hrefs
     for href in hrefs:
         page.goto(urllib.parse.urljoin(gallery, href), wait_until="domcontentloaded")
-        page.get_by_role("heading", level=1).first.wait_for(timeout=120_000)
-        page.locator(FIGURE).first.wait_for(state="visible", timeout=120_000)
+        _wait(page, "h1", 120_000)
+        _wait(page, FIGURE, 120_000, state="visible")
         page.wait_for_load_state("networkidle", timeout=60_000)
         # The favicon is fetched by the browser, not the page (no request event): check its URL.
         icon = page.evaluate("[...document.querySelectorAll('link[rel~=icon]')].map(l => l.href)")
         page.foreign += [u for u in icon if urllib.parse.urlsplit(u).hostname not in (local_host, None)]
     page.goto(jupyterlab, wait_until="domcontentloaded")
-    page.locator(".jp-DirListing-item").first.wait_for(timeout=180_000)
+    _wait(page, ".jp-DirListing-item", 180_000)
     page.wait_for_load_state("networkidle", timeout=60_000)
     todo, done = ["/"], set()
     base = urllib.parse.urlsplit(docs)
