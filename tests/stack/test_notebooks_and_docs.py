@@ -100,7 +100,7 @@ def test_docs_build_with_warnings_as_errors_and_no_broken_internal_links(site):
             path = (page.parent / target).resolve() if target else page
             if not path.exists():
                 broken.append(f"{page.relative_to(out_dir)} -> {link}")
-            elif frag and path.suffix == ".html" and frag not in pages.get(path, _parse(path)).ids:
+            elif frag and path.suffix == ".html" and frag not in (pages.get(path) or _parse(path)).ids:
                 broken.append(f"{page.relative_to(out_dir)} -> {link} (no such anchor)")
     assert not broken, broken[:20]
 
