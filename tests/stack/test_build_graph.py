@@ -60,25 +60,16 @@ def test_a_base_change_reaches_every_service_in_the_same_build(new_project):
     _assert_built_on_base(p, ["streamlit", "jupyter", "docs"], changed)
 
 
-def test_classic_builder_from_an_empty_cache(new_project):
-    """COMPOSE_BAKE=false and --no-cache: the classic builder, with nothing reused."""
-    p = new_project("classic", COMPOSE_BAKE="false")
-    # Its own cache keys from the first layer on (certs/ is the base's first COPY): a --no-cache
-    # build stores new records under the keys it computes, and a second record for a key other
-    # builds use would let their base and service targets pick different layers for the same
-    # content (the images would stop sharing the base's layers).
-    (p.dir / "certs" / f"cache-namespace-{uuid.uuid4().hex}.txt").write_text("classic-builder test\n")
-    marker = _stamp(p)
-    p.compose("build", "--no-cache", timeout=2400)
-    _assert_built_on_base(p, ["streamlit", "jupyter", "docs"], marker)
-    p.compose("up", "--wait", "--detach", timeout=600)
+def test_a_windows_checkout_builds_with_the_classic_builder_from_an_empty_cache_and_comes_up(new_project):
+    """Two ways a user's machine differs from ours, in one build (a full one from nothing is the
+    costly part):
 
-
-def test_windows_checkout_with_autocrlf_comes_up(new_project):
-    """Git for Windows' core.autocrlf=true would give the container scripts CRLF line ends
-    (`#!/bin/sh\\r`, `env: 'python3\\r'`); .gitattributes keeps them LF. The clone is of the
-    committed tree (HEAD), as a user's clone would be."""
-    p = new_project("crlf")
+    - Git for Windows' core.autocrlf=true would give the container scripts CRLF line ends
+      (`#!/bin/sh\\r`, `env: 'python3\\r'`); .gitattributes keeps them LF. The clone is of the
+      committed tree (HEAD), as a user's clone would be.
+    - COMPOSE_BAKE=false and --no-cache: Compose's classic builder, with nothing reused.
+    """
+    p = new_project("classic-crlf", COMPOSE_BAKE="false")
     for item in p.dir.iterdir():
         if item.name != "certs":
             shutil.rmtree(item) if item.is_dir() else item.unlink()
@@ -92,4 +83,12 @@ def test_windows_checkout_with_autocrlf_comes_up(new_project):
     crlf = [str(f.relative_to(p.dir)) for f in p.dir.rglob("*")
             if f.is_file() and f.suffix in {".sh", ".py", ".conf", ".yaml", ".json", ""} and b"\r\n" in f.read_bytes()]
     assert crlf == [], f"CRLF in files that run in a container: {crlf}"
-    p.compose("up", "--build", "--wait", "--detach", timeout=2400)
+    # Its own cache keys from the first layer on (certs/ is the base's first COPY): a --no-cache
+    # build stores new records under the keys it computes, and a second record for a key other
+    # builds use would let their base and service targets pick different layers for the same
+    # content (the images would stop sharing the base's layers).
+    (p.dir / "certs" / f"cache-namespace-{uuid.uuid4().hex}.txt").write_text("classic-builder test\n")
+    marker = _stamp(p)
+    p.compose("build", "--no-cache", timeout=2400)
+    _assert_built_on_base(p, ["streamlit", "jupyter", "docs"], marker)
+    p.compose("up", "--wait", "--detach", timeout=600)
