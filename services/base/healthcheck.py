@@ -22,6 +22,12 @@ which then exits), and the restart policy (``restart: unless-stopped`` in produc
 space is thus replaced on a single server too, where Docker only reports "unhealthy". A
 container that has not passed a check since it started is never restarted by this: a service
 that cannot start is a configuration error that a restart would only repeat.
+
+Busy is not frozen: a container whose processes used at least BUSY_CORES of a core since the
+previous check is working (a class's page runs starving the server's answers on a loaded
+machine), and is not restarted, which would only end every session it serves; it is restarted
+once it fails its checks without using the CPU (SIGSTOP, a deadlock, a full scratch space
+while idle). A process spinning forever without answering is thus never restarted by this.
 """
 import os
 import pwd
@@ -40,6 +46,11 @@ LAST_OK = "/dev/shm/fractal-health-ok"
 URL_TIMEOUT = 2
 #: Bytes written (and synced) into each scratch folder.
 PROBE_BYTES = 64 * 1024
+#: The container's CPU time at the previous check: "<time> <CPU seconds>".
+LAST_CPU = "/dev/shm/fractal-health-cpu"
+#: Cores' worth of CPU since the previous check that make a failing container busy, not frozen
+#: (the checks themselves use about 0.01).
+BUSY_CORES = 0.2
 
 
 def drop_root():
@@ -91,6 +102,37 @@ def init_started() -> float:
     return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system, seconds) the container's processes have used, this one's excepted."""
+    tick, me, total = os.sysconf("SC_CLK_TCK"), os.getpid(), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != me:
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (proc(5): fields 14, 15)
+    return total / tick
+
+
+def cores_since_last_check() -> float | None:
+    """Cores' worth of CPU the container used since the previous check (None at the first);
+    records this check's sample for the next."""
+    now, used = time.time(), cpu_seconds()
+    try:
+        then, before = map(float, open(LAST_CPU).read().split())
+    except (OSError, ValueError):
+        then = before = None
+    try:
+        with open(LAST_CPU, "w") as f:
+            f.write(f"{now} {used}")
+    except OSError:
+        pass
+    if then is None or now - then <= 0:
+        return None
+    return max(used - before, 0.0) / (now - then)
+
+
 def restart_container(reason: str, unhealthy_for: float):
     """Kill every process of the container but PID 1 and this one, so that the init exits and
     the restart policy starts the container again. The reason goes to the container's log."""
@@ -117,6 +159,7 @@ def restart_container(reason: str, unhealthy_for: float):
 
 def main(urls) -> int:
     drop_root()
+    cores = cores_since_last_check()
     failures = [f for f in (check_url(u) for u in urls) if f]
     failures += [f for f in (check_scratch(d) for d in os.environ.get("FRACTAL_HEALTH_SCRATCH", "").split()) if f]
     if not failures:
@@ -137,7 +180,10 @@ def main(urls) -> int:
         # Only a container that was healthy since its init started (the file can outlive a
         # restart of the same container).
         if last_ok is not None and last_ok >= init_started() - 1 and time.time() - last_ok >= limit:
-            restart_container(reason, time.time() - last_ok)
+            if cores is not None and cores >= BUSY_CORES:
+                reason += f" (busy, not frozen: {cores:.2f} cores since the last check; not restarted)"
+            else:
+                restart_container(reason, time.time() - last_ok)
     sys.stderr.write(reason + "\n")
     return 1
 
