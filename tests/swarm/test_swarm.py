@@ -23,6 +23,7 @@ import requests
 
 from utils.commands import free_port, run, wait_for
 from utils.processes import main_pid
+from utils.project import HOST_GID, HOST_UID
 from utils.streamlit_ws import SessionError, StreamlitSession
 
 from tabs import Visitors, home_tab, png, refused, tabs, upload_tab  # tests/swarm/tabs.py
@@ -194,13 +195,13 @@ def test_the_proxy_says_when_it_cannot_read_its_key(stack, tmp_path):
     run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
          "-keyout", str(tmp_path / "tls.key"), "-out", str(tmp_path / "tls.crt")])
     tmp_path.chmod(0o755)
-    os.chown(tmp_path / "tls.key", 501, 20)
+    os.chown(tmp_path / "tls.key", HOST_UID + 1000, HOST_GID + 1000)  # not the images' user
     (tmp_path / "tls.key").chmod(0o600)
     image = service(stack, "proxy")["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"]
     out = run(["docker", "run", "--rm", "-e", "MAX_UPLOAD_MB=25", "-e", "PROXY_APP_UPSTREAM=streamlit:8501",
                "-v", f"{tmp_path}:/etc/fractal-proxy/tls:ro", image], check=False, timeout=120)
     assert out.returncode == 64, (out.stdout, out.stderr)
-    assert "tls.key in PROXY_TLS_DIR is not readable by the proxy's user (UID 1000" in out.stderr, out.stderr
+    assert f"tls.key in PROXY_TLS_DIR is not readable by the proxy's user (UID {HOST_UID}" in out.stderr, out.stderr
 
 
 def test_thirty_tabs_keep_their_replica_for_media_and_uploads(stack):
