@@ -28,9 +28,14 @@ from utils.tls import self_signed
 #: Session fixtures that build and start a stack: every module using one runs on the same
 #: pytest-xdist worker, so each stack is built once per run.
 SHARED_STACKS = ("dev_stack", "prod", "swarm_release")
-#: Groups that take longest (minutes each: an arm64 release under emulation, the dev stack's
-#: browser and docs tests, a swarm), started first so that the two workers finish together.
-LONGEST_FIRST = ("test_arm64.py", "dev_stack", "swarm_release", "test_build_graph.py", "test_ownership.py", "prod")
+#: Groups that take longest (minutes each: an arm64 release under emulation, a swarm, the dev
+#: stack's browser and docs tests), started first so that the two workers finish together.
+#: The swarm group starts beside the arm64 release, before any other stack: leaving the one-node
+#: swarm that tests/swarm/test_swarm.py makes of the test engine breaks Docker's DNS on every
+#: user-defined network that exists at that moment (Engine 28.5; moby#45144): a stack running
+#: on the other worker then loses its service names (nginx: "jupyter could not be resolved").
+#: The arm64 release builds and runs containers on the default bridge only, which has no DNS.
+LONGEST_FIRST = ("test_arm64.py", "swarm_release", "dev_stack", "test_build_graph.py", "test_ownership.py", "prod")
 
 
 @pytest.hookimpl(tryfirst=True)
