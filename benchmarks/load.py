@@ -91,6 +91,7 @@ def main(argv=None) -> int:
     ap.add_argument("--python-image", default=os.environ.get("PYTHON_IMAGE", "python:3.11-slim"))
     ap.add_argument("--git-ref", help="measure the code of this commit instead of the working tree")
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--processes", type=int, help="Streamlit processes (STREAMLIT_REPLICAS; default: its default)")
     ap.add_argument("--json", type=Path, default=ROOT / "artifacts" / "load-bench.json")
     args = ap.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="fractal-load-"))
@@ -106,7 +107,11 @@ def main(argv=None) -> int:
         subprocess.run(["tar", "-x", "-C", str(p.dir)], input=archive, check=True)
     rows, summary = [], {}
     try:
-        p.compose("up", "--build", "--wait", "--detach", "streamlit", timeout=3600)
+        # The balancer and the Streamlit processes behind it (STREAMLIT_REPLICAS, --processes);
+        # an older commit's production file may serve Streamlit alone.
+        front = ["balancer"] if "\n  balancer:" in (p.dir / "compose.prod.yaml").read_text() else []
+        p.compose("up", "--build", "--wait", "--detach", *front, "streamlit", timeout=3600,
+                  env={"STREAMLIT_REPLICAS": str(args.processes)} if args.processes else None)
         base = p.url("streamlit", "/app")
         for page in args.pages:  # warm-up: JIT, numba cache and imports, as on a running server
             with StreamlitSession(base) as s:
@@ -119,10 +124,12 @@ def main(argv=None) -> int:
                 print(f"{r['page']:14} {n:3} sessions: p95 {r['p95_s'] or float('nan'):6.2f} s, "
                       f"{r['runs_per_s'] or 0:5.2f} runs/s, lost {r['lost']}, failed {r['failed_runs']}, "
                       f"differ {r['differ_from_lone']}", flush=True)
-        info = json.loads(run(["docker", "inspect", p.container("streamlit")]).stdout)[0]
+        infos = json.loads(run(["docker", "inspect", *p.containers("streamlit")]).stdout)
+        info = infos[0]
         summary = {
             "code": args.git_ref or "working tree", "rows": rows, "browser_first_figure_s": first_figure,
-            "oom_killed": info["State"]["OOMKilled"], "restarts": info["RestartCount"],
+            "processes": len(infos), "oom_killed": any(i["State"]["OOMKilled"] for i in infos),
+            "restarts": sum(i["RestartCount"] for i in infos),
             "memory_limit_bytes": info["HostConfig"]["Memory"], "nano_cpus": info["HostConfig"]["NanoCpus"],
             "goal": f"p95 <= {GOAL_P95_S} s at 20 sessions on every page",
         }

@@ -3,7 +3,7 @@
 #
 #   REGISTRY=registry.example.org/fractal scripts/publish.sh [--platform linux/amd64,linux/arm64]
 #
-# Services: streamlit, jupyter, docs, proxy (compose.yaml + compose.prod.yaml, profile proxy).
+# Services: streamlit, jupyter, docs, proxy, balancer (compose.yaml + compose.prod.yaml, profile proxy).
 # Each is pushed with three tags that all name the same image index:
 #   $REGISTRY/<service>:$APP_VERSION   the version in pyproject.toml unless APP_VERSION is set
 #   $REGISTRY/<service>:$GIT_SHA       `git rev-parse --short HEAD` of this checkout (never "local")
@@ -55,7 +55,7 @@ fi
 . scripts/release.sh
 release_names --clean
 tag=$IMAGE_TAG
-services=(streamlit jupyter docs proxy)
+services=(streamlit jupyter docs proxy balancer)
 # The token is read when JupyterLab starts, never at build; the production file requires one.
 export JUPYTER_TOKEN=${JUPYTER_TOKEN:-not-used-at-build-time-0000000000000000}
 

@@ -172,10 +172,10 @@ def prod_config(profile=True):
 
 def test_prod_limits_healthchecks_and_hardening_on_every_service():
     svcs = prod_config()
-    assert set(svcs) == {"base", "settings", "uv", "notebook", "web", "streamlit", "jupyter", "docs", "proxy"}
+    assert set(svcs) == {"base", "settings", "uv", "notebook", "web", "streamlit", "balancer", "jupyter", "docs", "proxy"}
     for name in ("base", "settings", "uv", "notebook", "web"):  # build-only, and hardened so that nothing runs with defaults
         assert svcs[name]["scale"] == 0 and svcs[name]["network_mode"] == "none" and svcs[name]["read_only"], name
-    for name in ("streamlit", "jupyter", "docs", "proxy"):
+    for name in ("streamlit", "balancer", "jupyter", "docs", "proxy"):
         s = svcs[name]
         limits = s["deploy"]["resources"]["limits"]
         assert {"cpus", "memory", "pids"} <= set(limits), name
@@ -203,7 +203,7 @@ def test_every_healthcheck_can_restart_its_container():
     url_timeout = int(re.search(r"^URL_TIMEOUT = (\d+)$", (ROOT / "services/base/healthcheck.py").read_text(), re.M)[1])
     svcs = prod_config()
     timeouts = {}
-    for name in ("streamlit", "jupyter", "docs", "proxy"):
+    for name in ("streamlit", "balancer", "jupyter", "docs", "proxy"):
         hc = svcs[name]["healthcheck"]
         assert svcs[name]["environment"]["FRACTAL_HEALTH_RESTART_AFTER"] == "30", name
         timeouts[f"compose {name}"] = _seconds(hc["timeout"])
@@ -314,9 +314,9 @@ def test_prod_plain_http_stays_on_loopback_when_the_proxy_serves_the_network():
     env = {"JUPYTER_TOKEN": "t", "COMPOSE_PROFILES": "proxy", "BIND_ADDRESS": "0.0.0.0"}
     svcs = json.loads(config(*PROD, env=env).stdout)["services"]
     assert [p["host_ip"] for p in svcs["proxy"]["ports"]] == ["0.0.0.0"]
-    for name in ("streamlit", "jupyter"):
+    for name in ("balancer", "jupyter"):
         assert [p["host_ip"] for p in svcs[name]["ports"]] == ["127.0.0.1"], name
-    assert not svcs["docs"].get("ports")
+    assert not svcs["docs"].get("ports") and not svcs["streamlit"].get("ports")
 
 
 @pytest.mark.parametrize("offline", ["false", "true"])
@@ -329,7 +329,8 @@ def test_prod_networks_isolate_docs_and_proxy(offline):
     assert nets["egress"].get("internal", False) is (offline == "true")
     assert set(svcs["docs"]["networks"]) == {"backend"}
     assert set(svcs["proxy"]["networks"]) == {"frontend", "backend"}
-    assert set(svcs["streamlit"]["networks"]) == {"frontend", "backend"}
+    assert set(svcs["streamlit"]["networks"]) == {"backend"}  # reached through the balancer only
+    assert set(svcs["balancer"]["networks"]) == {"frontend", "backend"}
     assert set(svcs["jupyter"]["networks"]) == {"frontend", "backend", "egress"}
     assert svcs["jupyter"]["networks"]["egress"]["gw_priority"] > 0  # its default route
 

@@ -89,5 +89,5 @@ def test_every_image_starts_from_its_parent_in_the_family(files):
     assert parents["notebook"] == parents["streamlit"] == ["base", "uv"], parents
     assert parents["ide"] == ["jupyter", "uv"], parents
     if "proxy" in services:
-        assert parents["proxy"] == ["web"] and parents["web"] == ["base"], parents
+        assert parents["proxy"] == parents["balancer"] == ["web"] and parents["web"] == ["base"], parents
         assert parents["docs"] == ["notebook", "uv", "web"], parents

@@ -201,6 +201,7 @@ class Knob:
 _ALL = ("streamlit", "jupyter", "docs", "ide", "proxy")
 _SECONDS = _whole(0, unit="seconds")
 _TAG = _pattern(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "a valid image tag (letters, digits, '_', '.', '-')")
+_HOST_PORT = _pattern(r"[A-Za-z0-9][A-Za-z0-9._-]*:[0-9]{1,5}", "host:port")
 
 #: Every knob, in the order of ``.env.example``.
 KNOBS: tuple[Knob, ...] = (
@@ -253,9 +254,10 @@ KNOBS: tuple[Knob, ...] = (
     Knob("DOCS_REPLICAS", "2", _whole(1, 64)),
     Knob("BALANCER_COOKIE_KEY", "fractal-notebooks", _pattern(r"[A-Za-z0-9._-]+", "letters, digits, '.', '_' or '-'"),
          {"balancer": "BALANCER_COOKIE_KEY"}),
-    # Inside the proxy image only: where nginx sends /app/ (swarm/compose.yaml points it at the balancer).
-    Knob("PROXY_APP_UPSTREAM", "streamlit:8501", _pattern(r"[A-Za-z0-9][A-Za-z0-9._-]*:[0-9]{1,5}", "host:port"),
-         {"proxy": "PROXY_APP_UPSTREAM"}, env_file=False),
+    # Inside the proxy image only: where nginx sends /app/, and the balancer's Streamlit servers
+    # (a DNS name with one address per process; swarm/compose.yaml gives Swarm's).
+    Knob("PROXY_APP_UPSTREAM", "balancer:8501", _HOST_PORT, {"proxy": "PROXY_APP_UPSTREAM"}, env_file=False),
+    Knob("BALANCER_SERVERS", "streamlit:8501", _HOST_PORT, {"balancer": "BALANCER_SERVERS"}, env_file=False),
     # scripts/publish.sh and swarm/deploy-swarm.sh read these from the shell only.
     Knob("REGISTRY", "", _optional(_pattern(r"[a-z0-9][a-z0-9.-]*(:[0-9]+)?(/[a-z0-9][a-z0-9._-]*)+",
                                              "host[:port]/path, lower-case (e.g. registry.example.org/fractal)")),

@@ -26,7 +26,7 @@ from utils.registry import Registry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
-SERVICES = ("streamlit", "jupyter", "docs", "proxy")
+SERVICES = ("streamlit", "jupyter", "docs", "proxy", "balancer")
 PLATFORMS = ("linux/amd64", "linux/arm64")
 
 

@@ -256,7 +256,7 @@ CONNECT = ("import socket, sys\n"
 
 
 @pytest.mark.parametrize("service, egress", [("jupyter", True), ("docs", False), ("proxy", False),
-                                             ("streamlit", False)])
+                                             ("balancer", False), ("streamlit", False)])
 @pytest.mark.root
 def test_only_jupyter_has_egress(edge, outside, service, egress):
     out = edge.compose("exec", "-T", service, "python", "-c", CONNECT, outside, timeout=60).stdout

@@ -3,10 +3,11 @@
 Protocol-level sessions (tests/utils/streamlit_ws.py), not browsers: each session opens the
 page, the script runs, the client fetches every /media/ file, then the page is rerun. All 20
 sessions start together. Asserts: no session fails, each session receives exactly what a lone
-session receives for the same inputs (images by content, figures, text and widgets), and the
-container neither restarts nor is OOM-killed.
+session receives for the same inputs (images by content, figures, text and widgets), and no
+Streamlit process restarts or is OOM-killed.
 
-Only the production ``streamlit`` service is started (compose.yaml + compose.prod.yaml, its
+Only the production ``balancer`` and the Streamlit processes behind it are started
+(compose.yaml + compose.prod.yaml; STREAMLIT_REPLICAS's default, 2 processes, each with the
 production limits: 2 CPUs, 2 GB, 256 pids); the other services play no part in this load.
 """
 from __future__ import annotations
@@ -17,9 +18,9 @@ import time
 import uuid
 
 import pytest
-import requests
 
-from utils.commands import run
+from utils.commands import run, wait_for
+from utils.processes import main_pid
 from utils.gallery import URL_PATHS
 from utils.project import project
 from utils.streamlit_ws import StreamlitSession, concurrent_sessions
@@ -39,24 +40,37 @@ def prod_streamlit(docker_engine, python_image, scratch):
                  APP_VERSION="9.9.9", GIT_SHA=uuid.uuid4().hex[:7],
                  DEPLOY_ENV="e2e", STREAMLIT_DISCONNECTED_SESSION_TTL=str(SESSION_TTL)) as p:
         p.files = ["compose.yaml", "compose.prod.yaml"]
-        p.compose("up", "--build", "--wait", "--detach", "streamlit", timeout=2400)
+        # The balancer and the Streamlit processes behind it (STREAMLIT_REPLICAS, default 2),
+        # both named: Compose (2.40) builds a dependency's `service:` contexts only for services
+        # it is asked for ("failed to find target" for `up balancer` alone).
+        p.compose("up", "--build", "--wait", "--detach", "balancer", "streamlit", timeout=2400)
+        assert len(p.containers("streamlit")) == 2
         yield p
 
 
-def _state(p) -> dict:
-    return json.loads(run(["docker", "inspect", p.container("streamlit")]).stdout)[0]
+def _states(p) -> list[dict]:
+    """`docker inspect` of every Streamlit process's container."""
+    return json.loads(run(["docker", "inspect", *p.containers("streamlit")]).stdout)
 
 
 def _diagnosis(p) -> str:
-    """What became of the streamlit container: restarts, OOM kill, exit code, the last health
+    """What became of each streamlit container: restarts, OOM kill, exit code, the last health
     checks and the end of its log (for a failure's message: the stack is gone afterwards)."""
-    state = _state(p)
-    health = state["State"].get("Health", {})
-    checks = [f"{h.get('ExitCode')}: {h.get('Output', '').strip()[:200]}" for h in health.get("Log", [])[-3:]]
-    logs = run(["docker", "logs", "--tail", "40", p.container("streamlit")], check=False)
-    return (f"\nrestarts {state['RestartCount']}, OOM-killed {state['State']['OOMKilled']}, "
-            f"exit code {state['State']['ExitCode']}, health {health.get('Status')}; last checks {checks}\n"
-            f"log tail:\n{(logs.stdout + logs.stderr)[-4000:]}")
+    out = []
+    for state in _states(p):
+        health = state["State"].get("Health", {})
+        checks = [f"{h.get('ExitCode')}: {h.get('Output', '').strip()[:200]}" for h in health.get("Log", [])[-3:]]
+        logs = run(["docker", "logs", "--tail", "30", state["Id"]], check=False)
+        out.append(f"\n{state['Name']}: restarts {state['RestartCount']}, OOM-killed {state['State']['OOMKilled']}, "
+                   f"exit code {state['State']['ExitCode']}, health {health.get('Status')}; last checks {checks}\n"
+                   f"log tail:\n{(logs.stdout + logs.stderr)[-2500:]}")
+    return "".join(out)
+
+
+def _assert_every_process_kept_running(p) -> None:
+    for state in _states(p):
+        assert state["RestartCount"] == 0 and state["State"]["OOMKilled"] is False, _diagnosis(p)
+        assert state["State"]["Status"] == "running"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p or "home")
@@ -78,15 +92,12 @@ def test_twenty_concurrent_sessions_see_what_a_lone_session_sees(prod_streamlit,
     retried = sum(len(r.retried) for runs in results for r in runs)
     print(f"\n{page or 'home'}: {SESSIONS} sessions x 2 runs ok, slowest {slowest:.1f} s, "
           f"{retried} media GETs retried on a new connection")
-
-    state = _state(prod_streamlit)
-    assert state["RestartCount"] == 0 and state["State"]["OOMKilled"] is False, _diagnosis(prod_streamlit)
-    assert state["State"]["Status"] == "running"
+    _assert_every_process_kept_running(prod_streamlit)
 
 
-def _peak_memory_bytes(p) -> int:
+def _peak_memory_bytes(container: str) -> int:
     """The container's peak memory use so far (cgroup v2 memory.peak, v1 max_usage_in_bytes)."""
-    out = run(["docker", "exec", p.container("streamlit"), "sh", "-c",
+    out = run(["docker", "exec", container, "sh", "-c",
                "cat /sys/fs/cgroup/memory.peak 2>/dev/null || cat /sys/fs/cgroup/memory/memory.max_usage_in_bytes"])
     return int(out.stdout.split()[0])
 
@@ -116,11 +127,9 @@ def test_a_class_growing_dla_at_the_particle_cap_fits_the_server(prod_streamlit)
     assert all(len(images) == 1 for images in by_seed.values()), "sessions with the same seed saw different clusters"
     assert len({next(iter(s)) for s in by_seed.values()}) == seeds, "different seeds gave the same cluster"
 
-    state = _state(prod_streamlit)
-    assert state["RestartCount"] == 0 and state["State"]["OOMKilled"] is False, _diagnosis(prod_streamlit)
-    assert state["State"]["Status"] == "running"
-    limit = state["HostConfig"]["Memory"]
-    peak = _peak_memory_bytes(prod_streamlit)
+    _assert_every_process_kept_running(prod_streamlit)
+    limit = _states(prod_streamlit)[0]["HostConfig"]["Memory"]  # each process's
+    peak = max(_peak_memory_bytes(c) for c in prod_streamlit.containers("streamlit"))
     slowest = max(r.seconds for r in capped)
     # Headroom, not just survival: the next class's pages must fit too.
     assert peak < 0.75 * limit, f"peak memory {peak / 2**20:.0f} MiB of a {limit / 2**20:.0f} MiB limit"
@@ -128,22 +137,33 @@ def test_a_class_growing_dla_at_the_particle_cap_fits_the_server(prod_streamlit)
           f"of {limit / 2**20:.0f} MiB, slowest run {slowest:.0f} s")
 
 
-def _media_bytes(base: str) -> int:
-    """Bytes of images and other media the server holds for sessions, from Streamlit's own
-    metrics endpoint (``cache_memory_bytes`` of its media storage; recomputed every 5 s)."""
+#: Streamlit's own metrics, read inside a container (each process's; the balancer would pick one).
+METRICS = ("import urllib.request; print(urllib.request.urlopen("
+           "'http://127.0.0.1:8501/app/_stcore/metrics', timeout=30).read().decode())")
+
+
+def _media_bytes(p) -> int:
+    """Bytes of images and other media the Streamlit processes hold for sessions, from
+    Streamlit's own metrics endpoint (``cache_memory_bytes`` of its media storage; recomputed
+    every 5 s), summed over the processes."""
     time.sleep(5.5)
-    text = requests.get(f"{base}/_stcore/metrics", timeout=30).text
-    found = re.findall(r'^cache_memory_bytes\{[^}]*st_memory_media_file_storage[^}]*\}\s+(\S+)$', text, re.M)
-    return int(sum(float(v) for v in found))
+    total = 0.0
+    for c in p.containers("streamlit"):
+        text = run(["docker", "exec", c, "python", "-c", METRICS]).stdout
+        found = re.findall(r'^cache_memory_bytes\{[^}]*st_memory_media_file_storage[^}]*\}\s+(\S+)$', text, re.M)
+        total += sum(float(v) for v in found)
+    return int(total)
 
 
-def _probe_then_media_bytes(base: str) -> int:
-    """Open and close a connection (no page run: no images), which lets the server expire the
-    sessions whose TTL has passed, then :func:`_media_bytes`."""
-    probe = StreamlitSession(base)
-    probe.connect()
-    probe.close()
-    return _media_bytes(base)
+def _probe_then_media_bytes(p, base: str) -> int:
+    """Open and close a connection to every process (no page run: no images; the balancer
+    spreads new connections), which lets each expire the sessions whose TTL has passed, then
+    :func:`_media_bytes`."""
+    for _ in range(2 * len(p.containers("streamlit"))):
+        probe = StreamlitSession(base)
+        probe.connect()
+        probe.close()
+    return _media_bytes(p)
 
 
 def test_closed_tabs_release_their_memory(prod_streamlit):
@@ -155,8 +175,8 @@ def test_closed_tabs_release_their_memory(prod_streamlit):
     base = prod_streamlit.url("streamlit", "/app")
     # A fresh server process: no image of an earlier test's tabs is held or released meanwhile.
     prod_streamlit.compose("restart", "streamlit")
-    prod_streamlit.compose("up", "--wait", "--detach", "streamlit")
-    before = _probe_then_media_bytes(base)
+    prod_streamlit.compose("up", "--wait", "--detach", "balancer", "streamlit")
+    before = _probe_then_media_bytes(prod_streamlit, base)
     results = concurrent_sessions(base, "dla", SESSIONS, reruns=1,
                                   widgets=lambda i: {"d_particles": 3000, "d_seed": 7000 + i})
     lost = [repr(r) for r in results if isinstance(r, BaseException)]
@@ -165,12 +185,12 @@ def test_closed_tabs_release_their_memory(prod_streamlit):
     own = sum(size for runs in results for _, size, _ in runs[1].media.values())
     # Within the TTL the closed tabs' images are still held (for a reconnect); the count shows
     # that the measurement sees them (half, since a slow class spreads the closing over time).
-    held = _media_bytes(base) - before
+    held = _media_bytes(prod_streamlit) - before
     assert held >= 0.5 * own, f"the tabs' {own} bytes of images, but the server counts {held}"
 
     deadline = time.monotonic() + SESSION_TTL + 120
     while True:
-        left = _probe_then_media_bytes(base) - before
+        left = _probe_then_media_bytes(prod_streamlit, base) - before
         if left <= 0.1 * own:
             break
         assert time.monotonic() < deadline, (
@@ -178,3 +198,54 @@ def test_closed_tabs_release_their_memory(prod_streamlit):
     print(f"\nclosed tabs: {own / 1024:.0f} KiB of images held for {SESSION_TTL} s, then "
           f"{max(left, 0) / 1024:.0f} KiB left")
 
+
+
+def test_a_killed_process_loses_only_its_own_sessions(prod_streamlit):
+    """Ten tabs spread over the two processes (the balancer's cookie pins each). One process is
+    killed (kill -9) while every tab reruns its page: exactly the tabs pinned to it lose their
+    session, every tab of the other process sees what it saw before, a new tab is served at
+    once, and the killed process comes back healthy."""
+    base = prod_streamlit.url("streamlit", "/app")
+    tabs = [StreamlitSession(base) for _ in range(10)]
+    try:
+        first = {}
+        for i, tab in enumerate(tabs):
+            tab.connect()
+            first[i] = tab.run_page("")
+            assert first[i].ok, first[i].errors
+        pinned = {i: tab.http.cookies.get("FRACTAL_REPLICA") for i, tab in enumerate(tabs)}
+        assert len(set(pinned.values())) == 2 and None not in pinned.values(), pinned  # both processes serve
+        victim = prod_streamlit.containers("streamlit")[0]
+        restarts = json.loads(run(["docker", "inspect", victim]).stdout)[0]["RestartCount"]
+
+        import threading
+        reruns: dict = {}
+
+        def rerun(i):
+            try:
+                reruns[i] = tabs[i].run_page("")
+            except Exception as exc:  # noqa: BLE001 - a lost session, reported below
+                reruns[i] = exc
+
+        threads = [threading.Thread(target=rerun, args=(i,)) for i in range(len(tabs))]
+        run(["kill", "-9", str(main_pid(victim))])
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        lost = {i for i, r in reruns.items() if isinstance(r, Exception) or not r.ok}
+        kept = set(reruns) - lost
+        # The lost tabs are exactly one process's: all of its tabs and none of the other's.
+        assert lost and {pinned[i] for i in lost}.isdisjoint(pinned[i] for i in kept), (pinned, reruns)
+        assert len({pinned[i] for i in lost}) == 1, (pinned, reruns)
+        assert all(reruns[i].signature == first[i].signature for i in kept), "a surviving tab saw something else"
+        with StreamlitSession(base) as newcomer:  # the balancer sends a new tab to a live process
+            assert newcomer.run_page("").ok
+        wait_for(lambda: json.loads(run(["docker", "inspect", victim]).stdout)[0]["RestartCount"] > restarts,
+                 timeout=60, what="the killed process to restart")
+        wait_for(lambda: json.loads(run(["docker", "inspect", victim]).stdout)[0]["State"].get("Health", {})
+                 .get("Status") == "healthy", timeout=120, interval=1, what="the killed process to be healthy")
+        print(f"\nkilled one of 2 processes: {len(lost)} of {len(tabs)} tabs lost (its own), {len(kept)} kept")
+    finally:
+        for tab in tabs:
+            tab.close()

@@ -31,7 +31,7 @@ from utils.project import PROD_CONNECTIONS_PER_CLIENT
 from utils.streamlit_ws import StreamlitSession
 
 pytestmark = pytest.mark.e2e
-SERVICES = ("streamlit", "jupyter", "docs", "proxy")
+SERVICES = ("streamlit", "balancer", "jupyter", "docs", "proxy")
 #: MAX_UPLOAD_MB of the prod stack (the default): the largest body anyone may send.
 LIMIT_MB = 25
 
@@ -48,8 +48,14 @@ def tls_socket(prod, **ssl_options) -> ssl.SSLSocket:
                            server_hostname="localhost")
 
 
+def _inspect_all(prod) -> list[dict]:
+    """`docker inspect` of every container of every service (each Streamlit process)."""
+    return json.loads(run(["docker", "inspect", *(c for s in SERVICES for c in prod.containers(s))]).stdout)
+
+
 def restarts(prod) -> dict[str, tuple[int, bool]]:
-    return {s: (prod.inspect(s)["RestartCount"], prod.inspect(s)["State"]["OOMKilled"]) for s in SERVICES}
+    """Container name -> (restart count, OOM-killed), for every container of every service."""
+    return {i["Name"]: (i["RestartCount"], i["State"]["OOMKilled"]) for i in _inspect_all(prod)}
 
 
 def notebook(size: int, marker: str) -> dict:
@@ -266,15 +272,19 @@ def test_full_tmp_keeps_saves_working_and_the_container_is_replaced(prod):
 def test_frozen_services_are_replaced_and_serve_again(prod):
     """Every process of every service stopped (SIGSTOP, init included): each is replaced by itself
     (Compose does not act on health; the healthcheck does) and serves again."""
-    before = {s: prod.inspect(s)["RestartCount"] for s in SERVICES}
-    for service in SERVICES:
-        pids = run(["docker", "top", prod.container(service), "-eo", "pid"]).stdout.split()[1:]
+    before = {i["Id"]: (i["Name"], i["RestartCount"]) for i in _inspect_all(prod)}
+    for container in before:
+        pids = run(["docker", "top", container, "-eo", "pid"]).stdout.split()[1:]
         subprocess.run(["kill", "-STOP", *pids], check=True)
     t0 = time.monotonic()
-    for service in SERVICES:
-        wait_for(lambda: prod.inspect(service)["RestartCount"] > before[service] and prod.health(service) == "healthy",
-                 timeout=150, interval=1, what=f"{service} replaced and healthy")
-        print(f"\n{service}: replaced and healthy {time.monotonic() - t0:.0f} s after the freeze")
+
+    def replaced(container):
+        info = json.loads(run(["docker", "inspect", container]).stdout)[0]
+        return info["RestartCount"] > before[container][1] and info["State"].get("Health", {}).get("Status") == "healthy"
+
+    for container, (name, _) in before.items():
+        wait_for(lambda: replaced(container), timeout=150, interval=1, what=f"{name} replaced and healthy")
+        print(f"\n{name}: replaced and healthy {time.monotonic() - t0:.0f} s after the freeze")
     assert requests.get(origin(prod) + "/app/_stcore/health", verify=prod.ca, timeout=20).text == "ok"
     assert requests.get(origin(prod) + "/", verify=prod.ca, timeout=20).status_code == 200
 

@@ -44,9 +44,15 @@ def test_images_carry_version_and_revision_labels(prod):
         assert labels["org.opencontainers.image.revision"] == prod.env["GIT_SHA"]
 
 
-@pytest.mark.parametrize("service", [*SERVICES, "proxy"])
+@pytest.mark.parametrize("service", [*SERVICES, "balancer", "proxy"])
 def test_limits_user_and_read_only_root(prod, service):
-    info = prod.inspect(service)
+    containers = prod.containers(service)
+    assert len(containers) == (2 if service == "streamlit" else 1)  # STREAMLIT_REPLICAS's default
+    for container in containers:
+        _assert_limited_and_unprivileged(json.loads(run(["docker", "inspect", container]).stdout)[0], service)
+
+
+def _assert_limited_and_unprivileged(info: dict, service: str) -> None:
     hc = info["HostConfig"]
     assert hc["Memory"] > 0 and hc["NanoCpus"] > 0 and hc["PidsLimit"] and hc["PidsLimit"] > 0
     assert hc["ReadonlyRootfs"] is True
@@ -55,7 +61,7 @@ def test_limits_user_and_read_only_root(prod, service):
     assert hc["LogConfig"]["Type"] == "json-file" and hc["LogConfig"]["Config"]["max-size"]
     # The image's user, built as the Mac's 501:20 (the prod fixture): every process, none root.
     assert info["Config"]["User"] == "app"
-    procs = credentials(prod.container(service))
+    procs = credentials(info["Id"])
     assert procs and all((p["uid"], p["gid"]) == ("501", "20") for p in procs), procs
     assert all(m["Type"] == "volume" or m["Destination"].startswith("/etc/fractal-proxy/")
                for m in info["Mounts"]), info["Mounts"]
@@ -86,7 +92,11 @@ def test_endpoints_direct_and_through_the_tls_proxy(prod):
     token = prod.env["JUPYTER_TOKEN"]
     assert requests.get(prod.url("streamlit", "/app/_stcore/health"), timeout=10).text == "ok"
     assert requests.get(prod.url("jupyter", "/jupyter/api/contents"), timeout=10).status_code in (401, 403)
-    # JupyterLab's plain-HTTP port says where it is at `/` (services/jupyter/fractal_root.py)
+    # The gallery's plain-HTTP port (the balancer) says where it is at `/` (services/proxy/haproxy.cfg) ...
+    for query in ("", "?embed=true"):
+        r = requests.get(prod.url("streamlit", f"/{query}"), timeout=10, allow_redirects=False)
+        assert r.status_code == 302 and r.headers["Location"] == f"/app/{query}", (r.status_code, r.headers)
+    # ... and JupyterLab's (services/jupyter/fractal_root.py)
     r = requests.get(prod.url("jupyter", f"/?token={token}"), timeout=10, allow_redirects=False)
     assert r.status_code == 302 and r.headers["Location"] == f"/jupyter/?token={token}", (r.status_code, r.headers)
     base = f"https://127.0.0.1:{prod.env['PROXY_HTTPS_PORT']}"

@@ -53,8 +53,8 @@ def swarm_release(docker_engine, python_image, scratch):
             p.https = f"https://127.0.0.1:{p.env['PROXY_HTTPS_PORT']}"
             with Registry() as reg:
                 p.registry, p.registry_storage = f"{reg.host}/fractal-{p.name}", reg.storage
-                local += [f"{p.registry}/{s}:{VERSION}-{sha}-prod{suffix}" for s in ("base", "streamlit", "jupyter",
-                                                                                 "docs", "proxy")
+                local += [f"{p.registry}/{s}:{VERSION}-{sha}-prod{suffix}"
+                          for s in ("base", "streamlit", "jupyter", "docs", "proxy", "balancer")
                           for suffix in ("", "-amd64")]
                 env = {**os.environ, **GIT_ENV, **p.env, "REGISTRY": p.registry}
                 for derived in ("APP_VERSION", "GIT_SHA", "DEPLOY_ENV"):

@@ -53,7 +53,7 @@ def test_limits_and_healthchecks_are_compose_prods(stack):
     prod = json.loads(config("compose.yaml", "compose.prod.yaml",
                              env={**ENV, "COMPOSE_PROFILES": "proxy"}).stdout)["services"]
     for name, svc in stack["services"].items():
-        src = prod["proxy" if name == "balancer" else name]
+        src = prod[name]
         want = src["deploy"]["resources"]["limits"]
         got = svc["deploy"]["resources"]["limits"]
         assert (got["cpus"], got["memory"], got["pids"]) == (str(want["cpus"]), want["memory"], want["pids"]), name
@@ -76,7 +76,7 @@ def test_replicas_ports_and_routing(stack):
     assert s["jupyter"]["deploy"]["placement"]["constraints"] == ["node.labels.fractal-notebooks.notebooks == true"]
     assert s["proxy"]["ports"] == [{"target": 8443, "published": 9443, "protocol": "tcp", "mode": "host"}]
     assert all("ports" not in svc for name, svc in s.items() if name != "proxy")  # only the proxy is published
-    assert s["proxy"]["environment"]["PROXY_APP_UPSTREAM"] == "balancer:8501"
+    assert s["balancer"]["environment"]["BALANCER_SERVERS"] == "tasks.streamlit:8501"  # every task's address
     assert s["balancer"]["command"] == ["start-balancer"] and s["balancer"]["networks"] == {"backend": None}
     assert s["streamlit"]["stop_signal"] == "SIGWINCH"  # draining: see swarm/compose.yaml
     assert all(n["driver"] == "overlay" and "name" not in n for n in stack["networks"].values())
@@ -119,7 +119,8 @@ def test_a_stopping_replica_drains_through_the_balancer(stack):
 def test_registry_images_are_the_published_names():
     s = json.loads(render({"REGISTRY": "127.0.0.1:5000/fractal", "APP_VERSION": "1.2.3"}).stdout)["services"]
     assert s["streamlit"]["image"] == "127.0.0.1:5000/fractal/streamlit:1.2.3-abc1234-prod"
-    assert s["balancer"]["image"] == s["proxy"]["image"] == "127.0.0.1:5000/fractal/proxy:1.2.3-abc1234-prod"
+    assert s["proxy"]["image"] == "127.0.0.1:5000/fractal/proxy:1.2.3-abc1234-prod"
+    assert s["balancer"]["image"] == "127.0.0.1:5000/fractal/balancer:1.2.3-abc1234-prod"
 
 
 @pytest.mark.parametrize("env", [{"STREAMLIT_REPLICAS": "0"}, {"STREAMLIT_REPLICAS": "three"},

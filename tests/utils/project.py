@@ -81,8 +81,16 @@ class Project:
         port = self.env[{"streamlit": "STREAMLIT_PORT", "jupyter": "JUPYTER_PORT", "docs": "DOCS_PORT"}[service]]
         return f"http://127.0.0.1:{port}{path}"
 
-    def container(self, service: str) -> str:
-        return self.compose("ps", "-q", service).stdout.strip()
+    def containers(self, service: str) -> list[str]:
+        """IDs of the service's containers (running or not): several for a service with replicas
+        (production's Streamlit processes, STREAMLIT_REPLICAS)."""
+        return self.compose("ps", "-a", "-q", service).stdout.split()
+
+    def container(self, service: str, index: int = 1) -> str:
+        """The ID of the service's container number ``index`` (the one `compose exec` picks by default)."""
+        return run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={self.name}",
+                    "--filter", f"label=com.docker.compose.service={service}",
+                    "--filter", f"label=com.docker.compose.container-number={index}"]).stdout.strip()
 
     def inspect(self, service: str) -> dict:
         """``docker inspect`` of the service's container."""
@@ -93,8 +101,8 @@ class Project:
         return self.inspect(service)["State"].get("Health", {}).get("Status", "none")
 
     def images(self) -> list[str]:
-        """base, streamlit, jupyter, docs (and proxy in production) image names."""
-        services = ("base", "streamlit", "jupyter", "docs", *(("proxy",) if "compose.prod.yaml" in self.files else ()))
+        """base, streamlit, jupyter, docs (and proxy, balancer in production) image names."""
+        services = ("base", "streamlit", "jupyter", "docs", *(("proxy", "balancer") if "compose.prod.yaml" in self.files else ()))
         return [f"{self.env['IMAGE_REPO']}/{s}:{self.env['IMAGE_TAG']}" for s in services]
 
     def cleanup(self, *, keep_images: bool = False):
