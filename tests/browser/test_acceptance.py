@@ -8,13 +8,13 @@ import time
 
 import pytest
 
+from utils.browser import FIGURE, RENDER_TIMEOUT_MS
 from utils.gallery import TITLES
 from utils.paths import ARTIFACTS
 from utils.offline import TourTimeout, tour, watch
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-FIGURE = "[data-testid='stImage'] img, [data-testid='stPlotlyChart'] .js-plotly-plot"
 ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
 PAGES = TITLES  # the sidebar's page titles (apps/gallerykit/navigation.py)
 TIMINGS: dict[str, float] = {}
@@ -29,7 +29,7 @@ def _record(name: str, seconds: float) -> None:
 def _first_figure_seconds(page, url) -> float:
     t0 = time.monotonic()
     page.goto(url, wait_until="commit")
-    page.locator(FIGURE).first.wait_for(state="visible", timeout=90_000)
+    page.locator(FIGURE).first.wait_for(state="visible", timeout=RENDER_TIMEOUT_MS)
     return time.monotonic() - t0
 
 
@@ -65,10 +65,10 @@ def _wait_for_tab_title(page, title: str) -> None:
 @pytest.mark.parametrize("title", PAGES)
 def test_every_gallery_page_opens_without_an_error(dev_stack, page, title):
     page.goto(dev_stack.url("streamlit"), wait_until="domcontentloaded")
-    page.locator(FIGURE).first.wait_for(timeout=90_000)
+    page.locator(FIGURE).first.wait_for(timeout=RENDER_TIMEOUT_MS)
     page.get_by_role("link", name=title).click()
-    page.get_by_role("heading", level=1).filter(has_not_text="Branching tree").first.wait_for(timeout=60_000)
-    page.locator(FIGURE).first.wait_for(state="visible", timeout=120_000)
+    page.get_by_role("heading", level=1).filter(has_not_text="Branching tree").first.wait_for(timeout=RENDER_TIMEOUT_MS)
+    page.locator(FIGURE).first.wait_for(state="visible", timeout=RENDER_TIMEOUT_MS)
     _wait_for_tab_title(page, title)
     page.wait_for_timeout(500)
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).first.inner_text()

@@ -32,7 +32,8 @@ from PIL import Image
 from utils.commands import free_port, run, wait_for
 from utils.paths import ARTIFACTS
 from utils.project import Project, project
-from utils.offline import FIGURE, TourTimeout, tour, watch
+from utils.browser import FIGURE, RENDER_TIMEOUT_MS
+from utils.offline import TourTimeout, tour, watch
 from utils.tls import self_signed
 
 pytestmark = pytest.mark.e2e
@@ -310,8 +311,8 @@ def test_upload_in_a_real_browser_through_the_proxy_with_xsrf(edge, proxy_page, 
     # workqueue threading layer, issue 10): start once it answers again.
     wait_for(lambda: get(edge, "/app/_stcore/health").text == "ok", timeout=180, what="streamlit health")
     pg.goto(edge.origin + "/app/box_counting", wait_until="domcontentloaded")
-    pg.get_by_role("heading", name="Box-counting dimension").wait_for(timeout=120_000)
-    pg.locator(FIGURE).first.wait_for(state="visible", timeout=120_000)  # the example's render is done
+    pg.get_by_role("heading", name="Box-counting dimension").wait_for(timeout=RENDER_TIMEOUT_MS)
+    pg.locator(FIGURE).first.wait_for(state="visible", timeout=RENDER_TIMEOUT_MS)  # the example's render is done
     pg.locator("[data-testid='stRadio'] label").filter(has_text="Upload").click()
     # The uploader advertises the server's own limit: MAX_UPLOAD_MB, not Streamlit's 200 MB.
     pg.get_by_text(re.compile(rf"\b{LIMIT_MB}MB per file")).wait_for(timeout=30_000)

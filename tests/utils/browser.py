@@ -1,7 +1,14 @@
 """Headless Chromium as the browser tests start it (Debian's package, never a downloaded one)."""
 from __future__ import annotations
 
-__all__ = ["CHROMIUM_FLAGS", "wait_until_streamlit_is_idle"]
+__all__ = ["CHROMIUM_FLAGS", "FIGURE", "RENDER_TIMEOUT_MS", "wait_until_streamlit_is_idle"]
+
+#: A gallery page's picture: an image or a Plotly figure.
+FIGURE = "[data-testid='stImage'] img, [data-testid='stPlotlyChart'] .js-plotly-plot"
+#: How long a page's first render may take: on a fresh server numba compiles the page's kernels,
+#: and on the 2-core CI host beside a full image build that took over 90 s. A wait, not a speed
+#: goal (those are measured and printed, never asserted).
+RENDER_TIMEOUT_MS = 300_000
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -12,7 +12,7 @@ import urllib.parse
 
 __all__ = ["watch", "tour", "TourTimeout"]
 
-FIGURE = "[data-testid='stImage'] img, [data-testid='stPlotlyChart'] .js-plotly-plot"
+from .browser import FIGURE, RENDER_TIMEOUT_MS
 
 
 def watch(page, local_host: str) -> None:
@@ -73,14 +73,14 @@ def tour(page, *, gallery: str, jupyterlab: str, docs: str, local_host: str) -> 
         A page did not show its figure, heading or file list in time (the message has its text).
     """
     page.goto(gallery, wait_until="domcontentloaded")
-    _wait(page, FIGURE, 120_000)
+    _wait(page, FIGURE, RENDER_TIMEOUT_MS)
     links = page.locator("[data-testid='stSidebarNav'] a")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
     assert len(hrefs) >= 9, hrefs
     for href in hrefs:
         page.goto(urllib.parse.urljoin(gallery, href), wait_until="domcontentloaded")
-        _wait(page, "h1", 120_000)
-        _wait(page, FIGURE, 120_000, state="visible")
+        _wait(page, "h1", RENDER_TIMEOUT_MS)
+        _wait(page, FIGURE, RENDER_TIMEOUT_MS, state="visible")
         page.wait_for_load_state("networkidle", timeout=60_000)
         # The favicon is fetched by the browser, not the page (no request event): check its URL.
         icon = page.evaluate("[...document.querySelectorAll('link[rel~=icon]')].map(l => l.href)")
