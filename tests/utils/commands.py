@@ -26,6 +26,10 @@ def failed(out: subprocess.CompletedProcess) -> AssertionError:
     return AssertionError(f"{' '.join(map(str, out.args))} -> {out.returncode}\n{out.stdout[-3000:]}\n{out.stderr[-5000:]}")
 
 
+#: Ports free_port() has handed out in this process.
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
     """A TCP port that is free on loopback now.
 
@@ -33,7 +37,9 @@ def free_port() -> int:
     socket takes it in the meantime. Under pytest-xdist that range is split between the workers
     (``PYTEST_XDIST_WORKER`` ``gw<index>`` of ``PYTEST_XDIST_WORKER_COUNT``), so two workers never
     pick the same port between choosing it and binding it. (Not by parity: Linux gives
-    ``bind(("", 0))`` odd ports only, leaving even ones to ``connect``.)
+    ``bind(("", 0))`` odd ports only, leaving even ones to ``connect``.) A port is handed out
+    once per process: two draws for one project (its Jupyter and IDE ports) were once equal, and
+    nothing binds a port between its draw and the project's `up`.
 
     Returns
     -------
@@ -51,11 +57,14 @@ def free_port() -> int:
     first = PORTS.start + worker * share
     for _ in range(1000):
         port = _random.randrange(first, first + share)
+        if port in _GIVEN:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+        _GIVEN.add(port)
         return port
     raise RuntimeError(f"no free port in {first}-{first + share - 1} on 127.0.0.1")
 
