@@ -90,7 +90,8 @@ class Project:
         """The ID of the service's container number ``index`` (the one `compose exec` picks by default)."""
         return run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={self.name}",
                     "--filter", f"label=com.docker.compose.service={service}",
-                    "--filter", f"label=com.docker.compose.container-number={index}"]).stdout.strip()
+                    "--filter", f"label=com.docker.compose.container-number={index}"],
+                   env={**os.environ, **self.env}).stdout.strip()  # the project's engine (DOCKER_HOST)
 
     def inspect(self, service: str) -> dict:
         """``docker inspect`` of the service's container."""
