@@ -170,8 +170,8 @@ def test_closed_tabs_release_their_memory(prod_streamlit):
     """20 students each grow their own DLA cluster (distinct images) and close the tab.
     Streamlit keeps a closed tab's session for STREAMLIT_DISCONNECTED_SESSION_TTL seconds so a
     reconnect resumes it, then drops it; it notices on a later connection. The images of the
-    closed tabs are released: of what they held, at most a tenth remains (Streamlit may keep
-    the most recently closed session until a later expiry)."""
+    closed tabs are released: what remains is at most one closed tab's images per process
+    (Streamlit may keep a process's most recently closed session until a later expiry)."""
     base = prod_streamlit.url("streamlit", "/app")
     # A fresh server process: no image of an earlier test's tabs is held or released meanwhile.
     prod_streamlit.compose("restart", "streamlit")
@@ -182,7 +182,9 @@ def test_closed_tabs_release_their_memory(prod_streamlit):
     lost = [repr(r) for r in results if isinstance(r, BaseException)]
     assert not lost, f"{len(lost)} of {SESSIONS} sessions lost: {lost[:3]}"
     assert not [r.errors for runs in results for r in runs if not r.ok]
-    own = sum(size for runs in results for _, size, _ in runs[1].media.values())
+    per_tab = sorted(sum(size for _, size, _ in runs[1].media.values()) for runs in results)
+    own = sum(per_tab)
+    allowed = sum(per_tab[-len(prod_streamlit.containers("streamlit")):])  # the largest tab per process
     # Within the TTL the closed tabs' images are still held (for a reconnect); the count shows
     # that the measurement sees them (half, since a slow class spreads the closing over time).
     held = _media_bytes(prod_streamlit) - before
@@ -191,10 +193,11 @@ def test_closed_tabs_release_their_memory(prod_streamlit):
     deadline = time.monotonic() + SESSION_TTL + 120
     while True:
         left = _probe_then_media_bytes(prod_streamlit, base) - before
-        if left <= 0.1 * own:
+        if left <= allowed:
             break
         assert time.monotonic() < deadline, (
-            f"{left} of {own} bytes of closed tabs' images still held {SESSION_TTL + 120} s after closing")
+            f"{left} of {own} bytes of closed tabs' images still held {SESSION_TTL + 120} s after closing "
+            f"(allowed: {allowed}, the largest tab of each process)")
     print(f"\nclosed tabs: {own / 1024:.0f} KiB of images held for {SESSION_TTL} s, then "
           f"{max(left, 0) / 1024:.0f} KiB left")
 
