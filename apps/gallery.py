@@ -10,7 +10,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from gallerykit import home_page, navigation_pages, page_config
+from gallerykit import freeze_startup_heap, home_page, navigation_pages, page_config
+
+freeze_startup_heap()  # once per process: Streamlit's collection after each run skips the libraries
 
 home = home_page(os.environ.get("STREAMLIT_APP"), Path(__file__).parent)
 page = st.navigation([st.Page(p.file, title=p.title, icon=p.icon, default=p.file == home)
