@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import fractalkit
-from gallerykit import guarded, local_slopes_figure, loglog_figure, shared_results
+from gallerykit import guarded, local_slopes_figure, loglog_figure, shared_figure, shared_results, show_png
 from gallerykit.data import (IMAGE_TYPES, MAX_SERIES, SERIES_TYPES, csv_columns, downscale, image_format,
                              read_image, read_series, read_upload)
 from fractalkit import colorize, image_bytes
@@ -372,6 +372,7 @@ def _fmt_range(fit: Fit) -> str:
     return f"{fit.scale_symbol} = {lo:.4g}…{hi:.4g} {fit.unit}".rstrip()
 
 
+@shared_figure
 def spectrum_figures(spec: MultifractalSpectrum):
     """``D_q`` against ``q`` and ``f(α)``, each with its confidence intervals."""
     ci = spec.D_q_ci
@@ -390,15 +391,21 @@ def spectrum_figures(spec: MultifractalSpectrum):
     return dq, fa
 
 
+@shared_figure
+def lacunarity_figure(lac: Lacunarity, xlabel: str, ylabel: str):
+    """Λ(r) against r on log-log axes."""
+    ok = np.isfinite(lac.values)
+    fig = go.Figure(go.Scatter(x=lac.sizes[ok], y=lac.values[ok], mode="lines+markers", name="Λ(r)"))
+    fig.update_layout(title="gliding-box lacunarity", height=380, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis=dict(type="log", title=xlabel), yaxis=dict(type="log", title=ylabel))
+    return fig
+
+
 def show_lacunarity(mid: str, measure: Measure, lac: Lacunarity) -> Result:
     """Λ(r) on log-log axes: a curve, not a power law, so no fit and no interval."""
     st.caption("Λ(r) = E[M²] / E[M]² of the mass M of a box of side r gliding over the image: 1 for a uniform "
                "set, larger for a gappier one at that scale. A curve to compare sets by, not one number.")
-    ok = np.isfinite(lac.values)
-    fig = go.Figure(go.Scatter(x=lac.sizes[ok], y=lac.values[ok], mode="lines+markers", name="Λ(r)"))
-    fig.update_layout(title="gliding-box lacunarity", height=380, margin=dict(l=10, r=10, t=40, b=10),
-                      xaxis=dict(type="log", title=measure.xlabel), yaxis=dict(type="log", title=measure.ylabel))
-    st.plotly_chart(fig, width="stretch", key=f"a_curve_{mid}")
+    st.plotly_chart(lacunarity_figure(lac, measure.xlabel, measure.ylabel), width="stretch", key=f"a_curve_{mid}")
     detail = {"method": "gliding-box lacunarity", "sizes": lac.sizes.tolist(), "lacunarity": lac.values.tolist(),
               "mean_mass": lac.mean.tolist(), "variance_mass": lac.variance.tolist(), "boxes": lac.boxes.tolist(),
               "unit": "px"}
@@ -460,6 +467,23 @@ def show_measure(kind: str, mid: str, key: str, params: dict, data) -> Result | 
     c2.plotly_chart(local_slopes_figure(main, measure.xlabel, f"{main.symbol}: local slopes"), width="stretch",
                     key=f"a_slopes_{mid}")
     return Result(mid, measure.title, fits, measure.derived, detail)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def preview_png(key: str, _data: np.ndarray) -> bytes:
+    """The picture of the input (``key``: its content and threshold), at most PREVIEW_SIDE wide."""
+    step = max(1, -(-max(_data.shape) // PREVIEW_SIDE))
+    small = _data[::step, ::step]
+    return image_bytes(small.astype(np.uint8) * 255 if small.dtype == np.bool_ else colorize(small, "terrain"))
+
+
+@shared_figure
+def series_figure(key: str, _x: np.ndarray):
+    """The series (``key``: its content), at most ~4000 points drawn."""
+    step = max(1, _x.size // 4000)
+    fig = go.Figure(go.Scatter(x=np.arange(0, _x.size, step), y=_x[::step], mode="lines"))
+    fig.update_layout(height=250, margin=dict(l=10, r=10, t=30, b=10), title=f"{_x.size:,} samples")
+    return fig
 
 
 # --- the report -----------------------------------------------------------------------------------
@@ -608,15 +632,9 @@ with guarded():
 
     c1, c2 = st.columns([1, 2])
     if data.ndim == 2:
-        step = max(1, -(-max(data.shape) // PREVIEW_SIDE))
-        small = data[::step, ::step]
-        pic = small.astype(np.uint8) * 255 if small.dtype == np.bool_ else colorize(small, "terrain")
-        c1.image(image_bytes(pic), caption=f"{data.shape[1]} × {data.shape[0]} {kind.lower()}", width="stretch")
+        show_png(preview_png(key, data), f"{data.shape[1]} × {data.shape[0]} {kind.lower()}", c1, width="stretch")
     else:
-        step = max(1, data.size // 4000)
-        fig = go.Figure(go.Scatter(x=np.arange(0, data.size, step), y=data[::step], mode="lines"))
-        fig.update_layout(height=250, margin=dict(l=10, r=10, t=30, b=10), title=f"{data.size:,} samples")
-        c1.plotly_chart(fig, width="stretch", key="a_series_plot")
+        c1.plotly_chart(series_figure(key, data), width="stretch", key="a_series_plot")
     c2.json({**inp.description, "analysed_as": kind}, expanded=False)
     if "downscaled_to" in inp.description:
         h0, w0 = inp.description["shape"]

@@ -1,13 +1,15 @@
 """Box-counting analysis of an uploaded image: the dimension with its interval and range, log-log plot, local slopes, CSV."""
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gallerykit import guarded, local_slopes_figure, loglog_figure
+from gallerykit import guarded, local_slopes_figure, loglog_figure, show_png
 from gallerykit.data import IMAGE_TYPES, downscale, read_image, read_upload, to_uint8
-from fractalkit import box_counting_dimension, dla, lsystem_segments, rasterize_segments
+from fractalkit import box_counting_dimension, dla, image_bytes, lsystem_segments, rasterize_segments
 
 
 def sierpinski(k: int = 10) -> np.ndarray:
@@ -23,6 +25,14 @@ def example(name: str) -> np.ndarray:
         koch = lsystem_segments("Koch curve", 6)
         return rasterize_segments(koch.start, koch.end, (1024, 1024)).astype(np.uint8) * 255
     return (dla(8000, seed=1).grid > 0).astype(np.uint8) * 255
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def measure(key: str, fit_range: tuple[int, int] | None, _binary: np.ndarray):
+    """The binary set's picture (PNG) and its box-counting fit, once per input (``key``: the
+    image's content and threshold) and range for every session."""
+    fit = box_counting_dimension(_binary) if fit_range is None else box_counting_dimension(_binary, *fit_range)
+    return image_bytes(_binary.astype(np.uint8) * 255), fit
 
 
 st.title("Box-counting dimension")
@@ -47,19 +57,22 @@ with guarded():
         if up is None:
             st.info("Upload an image to analyse.")
             st.stop()
-        image, scaled = downscale(read_image(read_upload(up)))
+        raw = read_upload(up)
+        content = hashlib.sha256(raw).hexdigest()
+        image, scaled = downscale(read_image(raw))
         if scaled:
             st.info(f"Downscaled to {image.shape[1]} × {image.shape[0]} pixels for the analysis.")
         grey = to_uint8(image)
     else:
-        grey = example(name)
+        grey, content = example(name), name
+    key = f"{content}:{threshold}:{invert}"
     binary = grey < threshold if invert else grey >= threshold
     if source == "Upload" and image.dtype.kind == "f":
         binary &= np.isfinite(image)  # NaN or infinite pixels are never part of the set
     if not binary.any():
         raise ValueError("no pixel is in the set at this threshold: move the threshold or invert")
     if auto:
-        fit = box_counting_dimension(binary)
+        png, fit = measure(key, None, binary)
     else:
         side = 1 << int(np.ceil(np.log2(max(binary.shape))))
         sizes = [2 ** k for k in range(int(np.log2(side)) + 1)]
@@ -68,11 +81,10 @@ with guarded():
                                   key=f"b_range_{side}")
         if sizes.index(hi) - sizes.index(lo) < 2:
             raise ValueError("the fitted range needs at least three box sizes")
-        fit = box_counting_dimension(binary, lo, hi)
+        png, fit = measure(key, (lo, hi), binary)
     lo, hi = fit.fit_range
     c1, c2 = st.columns([2, 3])
-    c1.image(binary.astype(np.uint8) * 255, caption=f"{binary.shape[1]} × {binary.shape[0]} binary set",
-             clamp=True)
+    show_png(png, f"{binary.shape[1]} × {binary.shape[0]} binary set", c1)
     c1.metric("Box-counting dimension D", f"{fit.value:.3f}", f"± {fit.half_width:.3f}", delta_color="off",
               delta_arrow="off", delta_description=f"{fit.confidence:.0%} interval, s = {lo:g}…{hi:g} px",
               help="; ".join((f"uncertainty: {fit.uncertainty}", *fit.notes, f"R² = {fit.r2:.4f}")))

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from matplotlib.collections import LineCollection
 
-from gallerykit import guarded, plotly_colorscale
+from gallerykit import guarded, plotly_colorscale, shared_figure, show_png
 from fractalkit import nan_path, segment_count, tree_2d, tree_3d
 
 MAX_DEPTH_2D = 16
@@ -36,7 +36,7 @@ def render_2d(depth, branches, angle, length_ratio, width_ratio, jitter, seed, c
     return buf.getvalue()
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@shared_figure
 def figure_3d(depth, branches, angle, length_ratio, jitter, seed, cmap) -> go.Figure:
     seg = tree_3d(depth, branches, angle, length_ratio, jitter=jitter, seed=seed)
     path = nan_path(seg.start, seg.end)
@@ -68,7 +68,7 @@ n = segment_count(depth, branches)
 st.metric("Segments", f"{n:,}")
 with guarded():
     if mode == "2D":
-        st.image(render_2d(depth, branches, angle, length_ratio, width_ratio, jitter, int(seed), cmap),
-                 caption=f"Depth {depth}, {branches} branches, {angle:.1f}°")
+        show_png(render_2d(depth, branches, angle, length_ratio, width_ratio, jitter, int(seed), cmap),
+                 f"Depth {depth}, {branches} branches, {angle:.1f}°")
     else:
         st.plotly_chart(figure_3d(depth, branches, angle, length_ratio, jitter, int(seed), cmap), width="stretch")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded, loglog_figure, shared_results
+from gallerykit import COLORMAPS, guarded, loglog_figure, shared_results, show_png
 from fractalkit import colorize, dla, gyration_dimension, image_bytes
 
 #: Grown clusters kept for all sessions together: a cluster at the particle cap holds a
@@ -36,6 +36,20 @@ def grow(particles: int, seed: int, slot):
     return cluster
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def view(particles: int, seed: int, cmap: str, _cluster):
+    """The cluster's picture (PNG) and its growth-law fit (None below 200 particles), once per
+    cluster and colour map for every session."""
+    # Crop to the cluster before converting: at the particle cap the lattice is 2703^2 but the
+    # cluster spans ~1000^2, so the float copy is 8 MB instead of 58 MB.
+    ys, xs = np.nonzero(_cluster.grid)
+    g = _cluster.grid[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(float)
+    g[g == 0] = np.nan
+    png = image_bytes(colorize(g, cmap, nan_color=(255, 255, 255)))
+    fit = gyration_dimension(_cluster, n_min=min(100, _cluster.particles // 4)) if _cluster.particles >= 200 else None
+    return png, fit
+
+
 st.title("Diffusion-limited aggregation")
 st.caption("Particles random-walk in from far away and stick where they first touch the cluster. "
            "The branches screen their own interior, giving a fractal of dimension ≈ 1.71 in 2D.")
@@ -46,17 +60,10 @@ with st.sidebar:
 
 with guarded():
     cluster = grow(int(particles), int(seed), st.empty())
-    # Crop to the cluster before converting: at the particle cap the lattice is 2703^2 but the
-    # cluster spans ~1000^2, so each render's float copy is 8 MB instead of 58 MB (20 students
-    # rendering the same shared cluster at once must fit the server's memory).
-    ys, xs = np.nonzero(cluster.grid)
-    g = cluster.grid[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(float)
-    g[g == 0] = np.nan
+    png, fit = view(int(particles), int(seed), cmap, cluster)
     c1, c2 = st.columns([3, 2])
-    c1.image(image_bytes(colorize(g, cmap, nan_color=(255, 255, 255))),
-             caption=f"{cluster.particles:,} particles, radius {cluster.radius:.0f} lattice units")
-    if cluster.particles >= 200:
-        fit = gyration_dimension(cluster, n_min=min(100, cluster.particles // 4))
+    show_png(png, f"{cluster.particles:,} particles, radius {cluster.radius:.0f} lattice units", c1)
+    if fit is not None:
         lo, hi = fit.fit_range
         c2.metric("Measured dimension D (N ∝ R_g^D)", f"{fit.value:.3f}", f"± {fit.half_width:.3f}", delta_color="off",
                   delta_arrow="off", delta_description=f"{fit.confidence:.0%} interval, R_g = {lo:.3g}…{hi:.3g}",

@@ -5,7 +5,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded, local_slopes_figure, loglog_figure, plotly_colorscale
+from gallerykit import (COLORMAPS, guarded, local_slopes_figure, loglog_figure, plotly_colorscale, shared_figure,
+                        show_png)
 from fractalkit import colorize, diamond_square, fbm_surface, image_bytes
 from fractalkit.selfaffine import MAX_BOOTSTRAP_PIXELS, MIN_BOOTSTRAP, spectral_hurst, variogram
 
@@ -42,6 +43,20 @@ def measure(method: str, size: int, h: float, seed: int, n_boot: int):
     return spectral_hurst(z, n_boot=n_boot, seed=seed), variogram(z, n_boot=n_boot, seed=seed)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def surface_png(method: str, size: int, h: float, seed: int, cmap: str) -> bytes:
+    return image_bytes(colorize(make(method, size, h, seed), cmap))
+
+
+@shared_figure
+def surface_figure(method: str, size: int, h: float, seed: int, cmap: str) -> go.Figure:
+    step = max(1, size // 128)  # a 3D mesh of at most 128² vertices
+    zz = make(method, size, h, seed)[::step, ::step]
+    fig = go.Figure(go.Surface(z=zz, colorscale=plotly_colorscale(cmap), showscale=False))
+    fig.update_layout(height=550, margin=dict(l=0, r=0, t=0, b=0), scene=dict(aspectratio=dict(x=1, y=1, z=0.35)))
+    return fig
+
+
 st.title("Fractional Brownian surfaces")
 st.caption("A self-affine surface: zooming in by r scales heights by r^H; its fractal dimension is 3 − H. "
            "The exact method samples fractional Brownian motion itself (Stein's circulant embedding); "
@@ -70,11 +85,11 @@ with guarded():
     if boot and not n_boot:
         st.info(f"No bootstrap at {size}²: {MIN_BOOTSTRAP} exact replicates exceed the work cap; "
                 "the intervals shown are regression intervals (too narrow).")
-    z = make(method, size, float(h), int(seed))
     with st.spinner("Measuring H" + (f" ({N_BOOT} bootstrap surfaces)…" if n_boot else "…")):
         fit_s, fit_v = measure(method, size, float(h), int(seed), n_boot)
     c1, c2 = st.columns(2)
-    c1.image(image_bytes(colorize(z, cmap)), caption=f"{size}² surface, H = {h:.2f} ({method})", width="stretch")
+    show_png(surface_png(method, size, float(h), int(seed), cmap), f"{size}² surface, H = {h:.2f} ({method})", c1,
+             width="stretch")
     honest = fit_s.uncertainty.startswith("parametric bootstrap")
     for fit, name in ((fit_s, "power spectrum"), (fit_v, "variogram")):
         pm = f" ± {fit.half_width:.3f}" + ("" if fit.uncertainty.startswith("parametric bootstrap") else "*")
@@ -99,9 +114,4 @@ with guarded():
         b.plotly_chart(local_slopes_figure(fit, xl, "Local H: flat over the fitted range (shaded)"),
                        width="stretch")
     if view3d:
-        step = max(1, size // 128)  # a 3D mesh of at most 128² vertices
-        zz = z[::step, ::step]
-        fig = go.Figure(go.Surface(z=zz, colorscale=plotly_colorscale(cmap), showscale=False))
-        fig.update_layout(height=550, margin=dict(l=0, r=0, t=0, b=0),
-                          scene=dict(aspectratio=dict(x=1, y=1, z=0.35)))
-        st.plotly_chart(fig, width="stretch")
+        st.plotly_chart(surface_figure(method, size, float(h), int(seed), cmap), width="stretch")

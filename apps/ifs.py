@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded
+from gallerykit import COLORMAPS, guarded, show_png
 from fractalkit import (BARNSLEY_FERN, BARNSLEY_FERN_P, SIERPINSKI, SIERPINSKI_P, box_counting_dimension,
                         chaos_game, colorize, density, image_bytes)
 
@@ -49,7 +49,7 @@ with guarded():
     if np.isnan(arr).any():
         raise ValueError("every cell of the map table needs a number")
     png, fit, why = render(arr[:, :6], arr[:, 6], int(n), int(size), int(seed), cmap)
-    st.image(png, caption=f"{n:,} points")
+    show_png(png, f"{n:,} points")
     if fit is not None:
         lo, hi = fit.fit_range
         st.metric("Box-counting dimension of the attractor image", f"{fit.value:.3f}", f"± {fit.half_width:.3f}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded
+from gallerykit import COLORMAPS, guarded, show_png
 from fractalkit import Viewport, colorize, gif_bytes, image_bytes, julia, palette, to_indices
 
 # Every preset but the last has c in the Mandelbrot set (its critical orbit stays bounded
@@ -56,7 +56,7 @@ with st.sidebar:
     cmap = st.selectbox("Colormap", COLORMAPS, index=1, key="j_cmap")
 
 with guarded():
-    st.image(still(cre, cim, max_iter, size, cmap), caption=f"c = {cre:+.3f} {cim:+.3f}i")
+    show_png(still(cre, cim, max_iter, size, cmap), f"c = {cre:+.3f} {cim:+.3f}i")
 
 st.subheader("Animation")
 a1, a2, a3 = st.columns(3)

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 from matplotlib.collections import LineCollection
 
-from gallerykit import fig_png, guarded
+from gallerykit import fig_png, guarded, show_png
 from fractalkit import LSYSTEMS, colorize, expand, image_bytes, rasterize_segments, turtle
 
 MAX_VECTOR_SEGMENTS = 150_000
@@ -75,4 +75,4 @@ else:
 with guarded():
     rules = parse_rules(rules_text)
     png, n = render(axiom, tuple(sorted(rules.items())), angle, iterations, draw, heading)
-    st.image(png, caption=f"{n:,} segments")
+    show_png(png, f"{n:,} segments")

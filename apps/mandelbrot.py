@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded
+from gallerykit import COLORMAPS, guarded, show_png
 from fractalkit import Viewport, colorize, image_bytes, mandelbrot
 from fractalkit.limits import MAX_ESCAPE_WORK, check
 
@@ -79,6 +79,6 @@ with guarded():
     png, inside = render(float(st.session_state.m_re), float(st.session_state.m_im),
                          float(st.session_state.m_zoom), int(max_iter), res, cmap)
     width = 3.0 / 10 ** st.session_state.m_zoom
-    st.image(png, caption=f"centre {st.session_state.m_re:.15f} {st.session_state.m_im:+.15f}i · "
-                          f"width {width:.3g} · {inside:.1%} of pixels inside")
+    show_png(png, f"centre {st.session_state.m_re:.15f} {st.session_state.m_im:+.15f}i · "
+                  f"width {width:.3g} · {inside:.1%} of pixels inside")
     st.download_button("Download PNG", png, file_name="mandelbrot.png", mime="image/png")

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import streamlit as st
 from matplotlib.collections import PolyCollection
 
-from gallerykit import fig_png, guarded
+from gallerykit import fig_png, guarded, show_png
 from fractalkit import pythagoras_tree
 
 
@@ -33,4 +33,4 @@ with st.sidebar:
     cmap = st.selectbox("Colours", ["summer", "viridis", "autumn", "copper", "cool"], key="p_cmap")
 with guarded():
     png, n = render(depth, angle, cmap)
-    st.image(png, caption=f"{n:,} squares")
+    show_png(png, f"{n:,} squares")

@@ -12,11 +12,13 @@ initialized module 'pandas' has no attribute 'Series'" (20 sessions on a freshly
 """
 import pandas  # noqa: F401  (whole before any page runs: see above)
 
-from .figures import COLORMAPS, fig_png, local_slopes_figure, loglog_figure, plotly_colorscale
+from .figures import (COLORMAPS, MAX_DISPLAY_WIDTH, display_png, fig_png, local_slopes_figure, loglog_figure,
+                      plotly_colorscale, shared_figure, show_png)
 from .navigation import APPS_DIR, DEFAULT_HOME, PAGES, GalleryPage, UnknownPageError, home_page, navigation_pages
-from .page import guarded, page_config
+from .page import freeze_startup_heap, guarded, page_config
 from .results import SharedResults, shared_results
 
-__all__ = ["APPS_DIR", "COLORMAPS", "DEFAULT_HOME", "PAGES", "GalleryPage", "SharedResults", "UnknownPageError",
-           "fig_png", "guarded", "home_page", "local_slopes_figure", "loglog_figure", "navigation_pages", "page_config",
-           "plotly_colorscale", "shared_results"]
+__all__ = ["APPS_DIR", "COLORMAPS", "DEFAULT_HOME", "MAX_DISPLAY_WIDTH", "PAGES", "GalleryPage", "SharedResults",
+           "UnknownPageError", "display_png", "fig_png", "freeze_startup_heap", "guarded", "home_page",
+           "local_slopes_figure", "loglog_figure", "navigation_pages", "page_config", "plotly_colorscale",
+           "shared_figure", "shared_results", "show_png"]

@@ -1,7 +1,77 @@
-"""Figures the gallery pages share: PNG bytes of a matplotlib figure, a log-log fit plot, colour maps."""
+"""Figures the gallery pages share: PNG bytes of a matplotlib figure, a log-log fit plot, colour maps.
+
+The Plotly figures are built once per distinct input for the whole server (``st.cache_resource``):
+building one costs milliseconds of the interpreter lock (plotly validates every property),
+which a class of 50 opening the same page paid 50 times. Every session gets the same figure
+object: callers pass it to ``st.plotly_chart`` (which copies it) and never modify it.
+"""
 from __future__ import annotations
 
-__all__ = ["COLORMAPS", "fig_png", "local_slopes_figure", "loglog_figure", "plotly_colorscale"]
+import streamlit as st
+
+__all__ = ["COLORMAPS", "MAX_DISPLAY_WIDTH", "display_png", "fig_png", "local_slopes_figure", "loglog_figure",
+           "plotly_colorscale", "shared_figure", "show_png"]
+
+#: Widest image ``st.image`` sends as it is (Streamlit's ``MAXIMUM_CONTENT_WIDTH``, 2 x 730 px):
+#: a wider one it decodes, resizes and re-encodes on every run of the page.
+MAX_DISPLAY_WIDTH = 2 * 730
+
+#: ``st.cache_resource`` for figures: one object per distinct input, for every session.
+shared_figure = st.cache_resource(max_entries=256, show_spinner=False)
+
+
+def show_png(png: bytes, caption: str = "", where=None, **kwargs) -> None:
+    """``st.image`` for a PNG, sent to the browser as it is.
+
+    Streamlit re-encodes, on every run, a PNG without an alpha channel as JPEG (its
+    ``output_format="auto"``) and any image wider than :data:`MAX_DISPLAY_WIDTH`: both cost the
+    interpreter lock each time a session runs the page. Here the PNG is declared PNG (lossless,
+    as a picture of a set should be) and scaled once if too wide (:func:`display_png`).
+
+    Parameters
+    ----------
+    png : bytes
+        A PNG file.
+    caption : str
+        Shown under the image.
+    where : streamlit container, optional
+        Where to show it (a column, ``st.sidebar``...); the main area by default.
+    **kwargs
+        More arguments of ``st.image`` (``width``...).
+    """
+    (where or st).image(display_png(png), caption=caption, output_format="PNG", **kwargs)
+
+
+def display_png(png: bytes) -> bytes:
+    """The PNG to show with ``st.image``: ``png`` itself, or once per image a copy scaled to
+    :data:`MAX_DISPLAY_WIDTH` if it is wider (what Streamlit would otherwise redo every run).
+
+    Parameters
+    ----------
+    png : bytes
+        A PNG file (its width is read from the IHDR chunk, bytes 16-20).
+
+    Returns
+    -------
+    bytes
+        A PNG at most :data:`MAX_DISPLAY_WIDTH` pixels wide, the aspect ratio kept (bilinear,
+        as Streamlit resizes).
+    """
+    return png if int.from_bytes(png[16:20], "big") <= MAX_DISPLAY_WIDTH else _scaled_png(png)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _scaled_png(png: bytes) -> bytes:
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png))
+    img = img.resize((MAX_DISPLAY_WIDTH, max(1, round(img.height * MAX_DISPLAY_WIDTH / img.width))),
+                     Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", compress_level=3)
+    return buf.getvalue()
 
 #: Matplotlib colour maps offered by the pages' "Colours" choices.
 COLORMAPS = ["magma", "inferno", "viridis", "twilight_shifted", "cubehelix", "plasma", "turbo", "gray"]
@@ -59,6 +129,7 @@ def fig_png(fig, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
+@shared_figure
 def loglog_figure(fit, xlabel: str, ylabel: str, title: str):
     """A Plotly log-log plot of a fit: every point, the points fitted, the fitted line.
 
@@ -73,7 +144,8 @@ def loglog_figure(fit, xlabel: str, ylabel: str, title: str):
     -------
     plotly.graph_objects.Figure
         Three traces on log axes: the points outside the fit, the fitted points, and the line
-        ``exp(intercept) * x**slope`` over ``fit_range``.
+        ``exp(intercept) * x**slope`` over ``fit_range``. Shared by every caller with an equal
+        fit and labels: not to be modified.
     """
     import numpy as np
     import plotly.graph_objects as go
@@ -91,6 +163,7 @@ def loglog_figure(fit, xlabel: str, ylabel: str, title: str):
     return fig
 
 
+@shared_figure
 def local_slopes_figure(fit, xlabel: str, title: str):
     """A Plotly plot of a fit's local slopes: the estimate between neighbouring scales.
 
@@ -107,7 +180,8 @@ def local_slopes_figure(fit, xlabel: str, title: str):
     -------
     plotly.graph_objects.Figure
         The local estimates against scale (log axis), the fitted range shaded and the
-        estimate with its confidence interval as a line and a band across it.
+        estimate with its confidence interval as a line and a band across it. Shared by every
+        caller with an equal fit and labels: not to be modified.
     """
     import math
 

@@ -1,0 +1,72 @@
+"""What a warm page run costs the server: a second session asking for what a first one was shown
+gets it without any image encoded or figure built again (issue 29: the per-run work that a class
+of 50 queues for under one interpreter lock)."""
+from __future__ import annotations
+
+import io
+
+import matplotlib.figure
+import numpy as np
+import plotly.basedatatypes
+import pytest
+from PIL import Image
+from streamlit.elements.lib.image_utils import MAXIMUM_CONTENT_WIDTH
+
+from utils.gallery import APPS, start  # puts the apps' folder on the path, as Streamlit does
+
+from gallerykit import MAX_DISPLAY_WIDTH, display_png, loglog_figure  # noqa: E402  isort: skip
+from fractalkit import box_counting_dimension  # noqa: E402  isort: skip
+
+
+class Calls:
+    """Counts calls of methods, wrapped in place for the duration of a test."""
+
+    def __init__(self, monkeypatch, **targets):
+        self.counts = dict.fromkeys(targets, 0)
+        for name, (owner, attr) in targets.items():
+            original = getattr(owner, attr)
+
+            def counted(*args, _name=name, _original=original, **kwargs):
+                self.counts[_name] += 1
+                return _original(*args, **kwargs)
+
+            monkeypatch.setattr(owner, attr, counted)
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_a_second_session_gets_the_page_without_new_encoding_or_figures(app, monkeypatch):
+    start(app)  # the first session: computes, encodes, builds, caches
+    calls = Calls(monkeypatch, png=(Image.Image, "save"), plotly=(plotly.basedatatypes.BaseFigure, "__init__"),
+                  matplotlib=(matplotlib.figure.Figure, "__init__"))
+    second = start(app)
+    assert calls.counts == {"png": 0, "plotly": 0, "matplotlib": 0}, calls.counts
+    assert second.get("image") or second.get("plotly_chart"), "the page showed no image or figure"
+
+
+def _png(width: int, height: int) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.arange(width * height, dtype=np.uint32).reshape(height, width).astype(np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_display_width_is_streamlits():
+    """Wider images Streamlit resizes and re-encodes on every run (its MAXIMUM_CONTENT_WIDTH)."""
+    assert MAX_DISPLAY_WIDTH == MAXIMUM_CONTENT_WIDTH
+
+
+def test_a_wide_image_is_scaled_once_to_the_display_width():
+    wide = _png(1920, 1080)
+    shown = display_png(wide)
+    assert Image.open(io.BytesIO(shown)).size == (MAX_DISPLAY_WIDTH, 821)
+    assert display_png(wide) is shown or display_png(wide) == shown  # from the cache
+    narrow = _png(MAX_DISPLAY_WIDTH, 10)
+    assert display_png(narrow) is narrow
+
+
+def test_equal_fits_share_one_figure():
+    rng = np.random.default_rng(0)
+    a = box_counting_dimension(rng.random((128, 128)) > 0.5)
+    b = box_counting_dimension(np.random.default_rng(0).random((128, 128)) > 0.5)  # equal content, new object
+    c = box_counting_dimension(rng.random((128, 128)) > 0.3)
+    assert loglog_figure(a, "s", "N", "t") is loglog_figure(b, "s", "N", "t")
+    assert loglog_figure(a, "s", "N", "t") is not loglog_figure(c, "s", "N", "t")
