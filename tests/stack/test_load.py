@@ -252,3 +252,19 @@ def test_a_killed_process_loses_only_its_own_sessions(prod_streamlit):
     finally:
         for tab in tabs:
             tab.close()
+
+
+def test_one_process_comes_up_healthy_and_serves(prod_streamlit):
+    """STREAMLIT_REPLICAS=1 (the knob's low end): `up --wait` scales the running stack to one
+    process, which is healthy, and the balancer serves every page from it. Last in the module:
+    it leaves the stack with one process."""
+    prod_streamlit.compose("up", "--wait", "--detach", "balancer", "streamlit", env={"STREAMLIT_REPLICAS": "1"})
+    (only,) = prod_streamlit.containers("streamlit")
+    assert json.loads(run(["docker", "inspect", only]).stdout)[0]["State"]["Health"]["Status"] == "healthy"
+    assert prod_streamlit.health("balancer") == "healthy"
+    base = prod_streamlit.url("streamlit", "/app")
+    with StreamlitSession(base) as tab:
+        for page in PAGES:
+            r = tab.run_page(page)
+            assert r.ok and r.media, (page, r.errors)
+        assert tab.http.cookies.get("FRACTAL_REPLICA"), "the balancer set no affinity cookie"
