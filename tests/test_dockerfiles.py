@@ -67,8 +67,9 @@ def _bases(dockerfile: Path, target: str | None) -> set[str]:
 @pytest.mark.parametrize("files", [["compose.yaml"], ["compose.yaml", "compose.prod.yaml"]], ids=["dev", "prod"])
 def test_every_image_starts_from_its_parent_in_the_family(files):
     """The image family (docs/development.md): what a Dockerfile starts FROM, or mounts from, is
-    one of its own stages, the Python image, or a parent that Compose passes as a `service:`
-    named context, so the builder builds the parent first and the child on that one copy.
+    one of its own stages, the Python image, scratch (the settings check's empty image), or a
+    parent that Compose passes as a `service:` named context, so the builder builds the parent
+    first and the child on that one copy.
     No Dockerfile makes its own copy of a shared layer (uv, the notebook layer, nginx)."""
     env = {"JUPYTER_TOKEN": "x" * 32}
     services = json.loads(config(*files, env={**env, "COMPOSE_PROFILES": "proxy,ide"}).stdout)["services"]
@@ -80,7 +81,7 @@ def test_every_image_starts_from_its_parent_in_the_family(files):
         contexts = build.get("additional_contexts") or {}
         used = sorted(_bases(dockerfile, build.get("target")))
         for ref in used:
-            assert ref == "${PYTHON_IMAGE}" or ref in contexts, (name, ref, contexts)
+            assert ref in ("${PYTHON_IMAGE}", "scratch") or ref in contexts, (name, ref, contexts)
             if ref in contexts:
                 assert contexts[ref].startswith("service:"), (name, ref, contexts[ref])
         parents[name] = sorted(contexts[r].removeprefix("service:") for r in used if r in contexts)

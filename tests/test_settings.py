@@ -193,7 +193,8 @@ def test_the_settings_service_checks_every_knob_at_each_up():
     assert settings["pull_policy"] == "build" and settings["scale"] == 0
     args = settings["build"]["args"]
     flags = {f"{name}_SET": f"${{{name}+yes}}" for name in fs.BUILD_SECRETS}
-    assert [a for a in args if a not in ("PYTHON_IMAGE", *flags)] == list(fs.BUILD_CHECKED)
+    assert [a for a in args if a not in ("PYTHON_IMAGE", "SOURCE_DATE_EPOCH", *flags)] == list(fs.BUILD_CHECKED)
+    assert args["SOURCE_DATE_EPOCH"] == "0"  # one image for every check (test_dev_stack: none left untagged)
     assert all(args[a] is None for a in fs.BUILD_CHECKED)  # the shell's or .env's value; unset stays unset
     # The secrets: BuildKit secrets read from the environment, never arguments; rebuilt every time.
     assert fs.BUILD_SECRETS == ("JUPYTER_TOKEN", "IDE_PASSWORD")

@@ -206,6 +206,18 @@ def test_bad_settings_stop_up_in_its_terminal_and_touch_nothing_running(dev_stac
     assert requests.get(dev_stack.url("streamlit", "/_stcore/health"), timeout=30).text == "ok"
 
 
+def test_each_up_leaves_no_image_behind(dev_stack):
+    """Every `up` builds the settings check afresh (its values and secrets can change): the
+    image it tags is the same each time, so no untagged image piles up, even with new values."""
+    def untagged():
+        return run(["docker", "images", "-q", "--filter", "dangling=true",
+                    "--filter", f"label=com.docker.compose.project={dev_stack.name}"]).stdout.split()
+    before = untagged()
+    for replicas in ("3", "4"):  # another value each time (read by Swarm only: nothing is recreated)
+        dev_stack.compose("up", "--wait", "--detach", "streamlit", timeout=600, env={"DOCS_REPLICAS": replicas})
+    assert untagged() == before
+
+
 @pytest.mark.parametrize("variable, service", [("NOTEBOOKS_DIR", "jupyter"), ("DOCS_DIR", "docs")])
 def test_a_folder_named_in_env_that_does_not_exist_is_named_and_never_created(dev_stack, variable, service):
     """Docker creates a missing bind source owned by root (a workspace the user cannot write):
