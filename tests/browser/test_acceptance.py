@@ -9,9 +9,11 @@ import time
 import pytest
 
 from utils.browser import FIGURE, RENDER_TIMEOUT_MS
+from utils.commands import run
 from utils.gallery import TITLES
 from utils.paths import ARTIFACTS
-from utils.offline import TourTimeout, tour, watch
+from utils.processes import main_pid
+from utils.offline import TourTimeout, tour, wait_shown, watch
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -65,10 +67,14 @@ def _wait_for_tab_title(page, title: str) -> None:
 @pytest.mark.parametrize("title", PAGES)
 def test_every_gallery_page_opens_without_an_error(dev_stack, page, title):
     page.goto(dev_stack.url("streamlit"), wait_until="domcontentloaded")
-    page.locator(FIGURE).first.wait_for(timeout=RENDER_TIMEOUT_MS)
-    page.get_by_role("link", name=title).click()
-    page.get_by_role("heading", level=1).filter(has_not_text="Branching tree").first.wait_for(timeout=RENDER_TIMEOUT_MS)
-    page.locator(FIGURE).first.wait_for(state="visible", timeout=RENDER_TIMEOUT_MS)
+    try:
+        wait_shown(page, FIGURE, RENDER_TIMEOUT_MS)
+        page.get_by_role("link", name=title).click()
+        page.get_by_role("heading", level=1).filter(has_not_text="Branching tree").first.wait_for(
+            timeout=RENDER_TIMEOUT_MS)
+        wait_shown(page, FIGURE, RENDER_TIMEOUT_MS, state="visible")
+    except TourTimeout as e:  # what the server was doing (CI saw the home figure never come, twice)
+        raise AssertionError(f"{e}\n{_streamlit_state(dev_stack)}") from e
     _wait_for_tab_title(page, title)
     page.wait_for_timeout(500)
     assert page.locator(ERRORS).count() == 0, page.locator(ERRORS).first.inner_text()
@@ -116,6 +122,21 @@ def test_docs_search_finds_a_notebook(dev_stack, page):
     page.screenshot(path=str(ARTIFACTS / "docs-search.png"))
 
 
+def _streamlit_state(dev_stack) -> str:
+    """The Streamlit service's log tail, its container's CPU and memory use, and the stack of
+    every thread of its Python process (py-spy dump, from the host), for a failure's message."""
+    logs = dev_stack.compose("logs", "--tail", "40", "--no-color", "streamlit", check=False).stdout
+    container = dev_stack.container("streamlit")
+    stats = run(["docker", "stats", "--no-stream", "--format", "{{.CPUPerc}} CPU, {{.MemUsage}}", container],
+                check=False).stdout.strip()
+    try:
+        threads = run(["uvx", "py-spy@0.4.3", "dump", "--pid", str(main_pid(container))], check=False, timeout=120)
+    except Exception as exc:  # noqa: BLE001 - the container may be gone: say so
+        return f"--- streamlit: {stats} ---\n{logs[-5000:]}\n(no thread dump: {exc!r})"
+    return (f"--- streamlit: {stats} ---\n{logs[-5000:]}\n--- its threads (py-spy dump) ---\n"
+            f"{(threads.stdout + threads.stderr)[-8000:]}")
+
+
 def test_nothing_a_visitor_loads_leaves_the_dev_server(dev_stack, browser):
     """The dev stack too (issue 13): every gallery page, JupyterLab and every docs page make
     the browser contact 127.0.0.1 only."""
@@ -126,8 +147,7 @@ def test_nothing_a_visitor_loads_leaves_the_dev_server(dev_stack, browser):
         tour(pg, gallery=dev_stack.url("streamlit", "/"), jupyterlab=dev_stack.login_url(),
              docs=dev_stack.url("docs", "").rstrip("/"), local_host="127.0.0.1")
     except TourTimeout as e:
-        logs = dev_stack.compose("logs", "--tail", "40", "--no-color", "streamlit", check=False).stdout
-        raise AssertionError(f"{e}\n--- streamlit logs ---\n{logs[-5000:]}") from e
+        raise AssertionError(f"{e}\n{_streamlit_state(dev_stack)}") from e
     finally:
         ctx.close()
     assert pg.foreign == [], sorted(set(pg.foreign))

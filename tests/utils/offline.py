@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-__all__ = ["watch", "tour", "TourTimeout"]
+__all__ = ["watch", "tour", "TourTimeout", "wait_shown"]
 
 from .browser import FIGURE, RENDER_TIMEOUT_MS
 
@@ -30,7 +30,7 @@ class TourTimeout(AssertionError):
     """A page of the tour did not show what it waits for; the message has what it showed instead."""
 
 
-def _wait(page, selector: str, timeout_ms: int, **kw) -> None:
+def wait_shown(page, selector: str, timeout_ms: int, **kw) -> None:
     """Wait for ``selector`` on ``page``; on a timeout, raise :class:`TourTimeout` with the page's
     URL and visible text (a Streamlit exception, "Connecting", an error page)."""
     try:
@@ -73,20 +73,20 @@ def tour(page, *, gallery: str, jupyterlab: str, docs: str, local_host: str) -> 
         A page did not show its figure, heading or file list in time (the message has its text).
     """
     page.goto(gallery, wait_until="domcontentloaded")
-    _wait(page, FIGURE, RENDER_TIMEOUT_MS)
+    wait_shown(page, FIGURE, RENDER_TIMEOUT_MS)
     links = page.locator("[data-testid='stSidebarNav'] a")
     hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
     assert len(hrefs) >= 9, hrefs
     for href in hrefs:
         page.goto(urllib.parse.urljoin(gallery, href), wait_until="domcontentloaded")
-        _wait(page, "h1", RENDER_TIMEOUT_MS)
-        _wait(page, FIGURE, RENDER_TIMEOUT_MS, state="visible")
+        wait_shown(page, "h1", RENDER_TIMEOUT_MS)
+        wait_shown(page, FIGURE, RENDER_TIMEOUT_MS, state="visible")
         page.wait_for_load_state("networkidle", timeout=60_000)
         # The favicon is fetched by the browser, not the page (no request event): check its URL.
         icon = page.evaluate("[...document.querySelectorAll('link[rel~=icon]')].map(l => l.href)")
         page.foreign += [u for u in icon if urllib.parse.urlsplit(u).hostname not in (local_host, None)]
     page.goto(jupyterlab, wait_until="domcontentloaded")
-    _wait(page, ".jp-DirListing-item", 180_000)
+    wait_shown(page, ".jp-DirListing-item", 180_000)
     page.wait_for_load_state("networkidle", timeout=60_000)
     todo, done = ["/"], set()
     base = urllib.parse.urlsplit(docs)
