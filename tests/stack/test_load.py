@@ -254,6 +254,37 @@ def test_a_killed_process_loses_only_its_own_sessions(prod_streamlit):
             tab.close()
 
 
+#: HAProxy's httplog: "... <termination state> actconn/feconn/beconn/srv_conn/retries ..."
+#: ("+N": redispatched), e.g. "--NI 1/1/0/0/+1".
+RETRIES = re.compile(r" [-A-Za-z]{4} \d+/\d+/\d+/\d+/\+?(\d+) ")
+
+
+def test_a_stopped_process_delays_at_most_one_new_tab(prod_streamlit):
+    """One of the two processes is stopped (`docker stop`: a crash that is not restarted, or a
+    scale-down): its address no longer answers. New tabs are all served, and at most one of them
+    waits for a connection retry: the balancer takes the process out on that first failure
+    (the trial saw every other new tab wait 5 s for ~11 s, until three checks had failed).
+    `up --wait` brings it back."""
+    base = prod_streamlit.url("streamlit", "/app")
+    balancer = prod_streamlit.container("balancer")
+    victim = prod_streamlit.containers("streamlit")[1]
+    run(["docker", "stop", "--time", "5", victim])
+    since = run(["docker", "inspect", "--format", "{{.State.FinishedAt}}", victim]).stdout.strip()
+    try:
+        for _ in range(8):
+            with StreamlitSession(base) as tab:
+                r = tab.run_page("")
+                assert r.ok, r.errors
+        log = run(["docker", "logs", "--since", since, balancer])
+        retried = [line for line in log.stdout.splitlines() if (m := RETRIES.search(line)) and int(m[1])]
+        assert len(retried) <= 1, "\n".join(retried)
+        # taken out at the first failed connection (`observe layer4`), not after three failed checks
+        assert "is DOWN, reason: Health analyze" in log.stdout + log.stderr, (log.stdout + log.stderr)[-3000:]
+    finally:
+        prod_streamlit.compose("up", "--wait", "--detach", "balancer", "streamlit")
+    assert len(prod_streamlit.containers("streamlit")) == 2
+
+
 def test_one_process_comes_up_healthy_and_serves(prod_streamlit):
     """STREAMLIT_REPLICAS=1 (the knob's low end): `up --wait` scales the running stack to one
     process, which is healthy, and the balancer serves every page from it. Last in the module:
