@@ -117,9 +117,10 @@ def burst(base: str, page: str, sessions: int, containers: list[str]) -> dict:
 
 
 def _moves(run, rng: random.Random, moves: int) -> list[tuple[str, float]]:
-    """Up to ``moves`` (slider key, value) pairs: sliders the run showed, each nudged 1-3 steps."""
+    """Up to ``moves`` (slider key, value) pairs: sliders the run showed, each nudged 1-3 steps
+    (numeric sliders with one value; a select slider's value is its option's label)."""
     sliders = [el.slider for el in run.shown if el.WhichOneof("type") == "slider"
-               and el.slider.id.startswith("$$ID-") and len(el.slider.default) == 1]
+               and el.slider.id.startswith("$$ID-") and len(el.slider.default) == 1 and not el.slider.options]
     out = []
     for s in rng.sample(sliders, min(moves, len(sliders))):
         value = s.default[0] + rng.choice((-3, -2, -1, 1, 2, 3)) * (s.step or 1)
@@ -283,7 +284,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--processes", type=int, nargs="+", default=sorted({1, DEFAULT_PROCESSES}),
                     help=f"Streamlit process counts to compare (default: 1 and the default, {DEFAULT_PROCESSES})")
-    ap.add_argument("--sessions", type=int, nargs="+", default=[1, 20, 50, 100])
+    ap.add_argument("--sessions", type=int, nargs="*", default=[1, 20, 50, 100])
     ap.add_argument("--pages", nargs="+", default=GALLERY, help="gallery pages by URL path (file stem)")
     ap.add_argument("--arrivals", type=float, default=2.0, help="sessions per second (0: no arrival run)")
     ap.add_argument("--arrival-seconds", type=float, default=60.0)
