@@ -184,8 +184,9 @@ async def browser_first_figure(url: str) -> float:
 
 
 def serve(p, processes: int, args) -> dict:
-    """Bring the stack to ``processes`` Streamlit processes and run every measurement on it."""
-    p.compose("up", "--build", "--wait", "--detach", "balancer", "streamlit", timeout=3600,
+    """Bring the stack to ``processes`` fresh Streamlit processes (no cache of an earlier
+    configuration's runs) and run every measurement on it."""
+    p.compose("up", "--build", "--force-recreate", "--wait", "--detach", "balancer", "streamlit", timeout=3600,
               env={"STREAMLIT_REPLICAS": str(processes)})
     containers = p.containers("streamlit")
     assert len(containers) == processes, containers
