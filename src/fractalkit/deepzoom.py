@@ -261,7 +261,7 @@ def reference_orbit(center_re, center_im, max_iter: int, precision: int):
     fi = array.array("d", [0.0])
     tiny = []  # (n, zr, zi) of iterates below float64's plain range: exact exponents needed
     ctx = gmpy2.context(precision=precision, round=gmpy2.RoundToNearest)
-    with gmpy2.local_context(ctx):
+    with ctx:
         cr = gmpy2.mpfr(cre)
         ci = gmpy2.mpfr(cim)
         bail = gmpy2.mpfr(BAILOUT2)
@@ -507,7 +507,7 @@ def deep_mandelbrot(viewport: DeepViewport, max_iter: int = 1000, *, smooth: boo
     cre, cim, width, nx, ny, max_iter = _validate(viewport, max_iter)
     prec = working_precision(width, nx, ny)
     orbit = reference_orbit(cre, cim, max_iter, prec)
-    with gmpy2.local_context(gmpy2.context(precision=prec)):
+    with gmpy2.context(precision=prec):
         pixel = gmpy2.mpfr(str(width)) / nx
         pixel_e = gmpy2.get_exp(pixel)
         pixel_m = float(gmpy2.mul_2exp(pixel, -pixel_e))
