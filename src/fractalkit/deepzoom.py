@@ -92,6 +92,10 @@ _PLAIN_MIN = 2.0 ** _PLAIN_EXP
 #: Plain-mode magnitudes are compared as squares scaled by 2**450 (|delta z|**2 itself may
 #: underflow: 2**-1800 is below float64's range).
 _CMP_SCALE = 2.0 ** 450
+#: Rescaled iterations run while |Z_m| >= 2**-800 and keep w within 2**+-64 (_RESCALE_SPAN).
+_RESCALE_MIN_Z = 2.0 ** -800
+_RESCALE_SPAN = 64
+_RESCALE_SPAN_F = 2.0 ** _RESCALE_SPAN
 #: Exponent of floatexp zero: far below any value that can occur.
 _EZERO = -(1 << 40)
 
@@ -418,6 +422,38 @@ def _perturb(zf_re, zf_im, zx_re, zx_im, zx_exp, last, dcr_m, dci_m, dce, max_it
             # the result leaves the plain range: redo this step in floatexp
             plain = False
             wr, wi, we = _fx_norm(dr, di, 0)
+        elif m != last and max(abs(zf_re[m]), abs(zf_im[m])) >= _RESCALE_MIN_Z and dce - we <= _RESCALE_SPAN:
+            # Rescaled iterations: delta z = w 2^we, tiny, while Z_m is in float64's range, so
+            # w <- (2 Z_m + 2^we w) w + delta c 2^-we in float64, renormalising w only when it
+            # leaves [2^-64, 2^64]. |delta z| < 2^-836 < 2^-36 |Z_m| here: no rebase and no
+            # escape can occur, so the loop runs without those tests.
+            s = _ldexp(1.0, we)
+            sr = _ldexp(dcr, dce - we)
+            si = _ldexp(dci, dce - we)
+            while True:
+                tr = 2.0 * zf_re[m] + s * wr
+                ti = 2.0 * zf_im[m] + s * wi
+                nr = tr * wr - ti * wi + sr
+                wi = tr * wi + ti * wr + si
+                wr = nr
+                m += 1
+                n += 1
+                mx = max(abs(wr), abs(wi))
+                if mx > _RESCALE_SPAN_F or mx < 1.0 / _RESCALE_SPAN_F:
+                    wr, wi, we = _fx_norm(wr, wi, we)
+                    if we > _PLAIN_EXP - _RESCALE_SPAN or dce - we > _RESCALE_SPAN:
+                        break
+                    s = _ldexp(1.0, we)
+                    sr = _ldexp(dcr, dce - we)
+                    si = _ldexp(dci, dce - we)
+                if m == last or n >= max_iter or max(abs(zf_re[m]), abs(zf_im[m])) < _RESCALE_MIN_Z:
+                    break
+            wr, wi, we = _fx_norm(wr, wi, we)
+            if we > _PLAIN_EXP:
+                plain = True
+                dr = _ldexp(wr, we)
+                di = _ldexp(wi, we)
+            continue
         tr, ti, te = _fx_add(zx_re[m], zx_im[m], zx_exp[m] + 1, wr, wi, we)
         pr, pi, pe = _fx_mul(tr, ti, te, wr, wi, we)
         wr, wi, we = _fx_add(pr, pi, pe, dcr, dci, dce)
