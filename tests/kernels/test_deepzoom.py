@@ -55,9 +55,9 @@ def direct_count(window, x, y, max_iter) -> int:
     return max_iter
 
 
-def render(window, max_iter, smooth=False, nx=NX, ny=NY):
+def render(window, max_iter, smooth=False, nx=NX, ny=NY, bla=True):
     vp = DeepViewport(window["center_re"], window["center_im"], window["width"], nx, ny)
-    return deep_mandelbrot(vp, max_iter, smooth=smooth)
+    return deep_mandelbrot(vp, max_iter, smooth=smooth, bla=bla)
 
 
 @pytest.mark.parametrize("depth", [20, 50, 100, 300, 1000])
@@ -65,10 +65,11 @@ def test_counts_match_direct_mpfr_iteration(depth):
     windows = [w for w in LOCATIONS if w["depth"] == depth]
     assert {w["name"] for w in windows} == {"seahorse", "spiral", "minibrot"}
     rng = np.random.default_rng(depth)
-    ours, truth = [], []
+    ours, plain, truth = [], [], []
     for window in windows:
         max_iter = max_iter_of(window)
         counts = render(window, max_iter)
+        no_bla = render(window, max_iter, bla=False)
         escaped = counts[counts < max_iter]
         # a real window: many distinct escape counts; the minibrots also have interior
         assert len(np.unique(escaped)) >= 30, window["name"]
@@ -77,11 +78,25 @@ def test_counts_match_direct_mpfr_iteration(depth):
         for i in rng.choice(NX * NY, SAMPLES, replace=False):
             y, x = divmod(int(i), NX)
             ours.append(int(counts[y, x]))
+            plain.append(int(no_bla[y, x]))
             truth.append(direct_count(window, x, y, max_iter))
-    ours, truth = np.array(ours), np.array(truth)
-    equal = (ours == truth).mean()
-    within1 = (np.abs(ours - truth) <= 1).mean()
-    assert equal >= 0.97 and within1 >= 0.98, (depth, equal, within1)
+    truth = np.array(truth)
+    for got in (np.array(ours), np.array(plain)):  # with and without bilinear approximation
+        equal = (got == truth).mean()
+        within1 = (np.abs(got - truth) <= 1).mean()
+        assert equal >= 0.97 and within1 >= 0.98, (depth, equal, within1)
+
+
+def test_bilinear_approximation_changes_almost_no_pixel():
+    """BLA skips iterations only where dropping delta z**2 is below float64 rounding: the
+    images agree with step-by-step perturbation except at a few ill-conditioned pixels (where
+    both differ from the MPFR truth: a shift of 1e-12 pixel changes their count)."""
+    for window in LOCATIONS:
+        if window["depth"] in (100, 1000):
+            max_iter = max_iter_of(window)
+            fast = render(window, max_iter)
+            slow = render(window, max_iter, bla=False)
+            assert (fast == slow).mean() >= 0.99, window["name"]
 
 
 def test_smooth_counts_refine_integer_counts():
@@ -124,6 +139,7 @@ def test_interior_at_a_million_iterations():
     """10**6 iterations work: the reference and every pixel run them all (period-2 bulb)."""
     counts = deep_mandelbrot(DeepViewport("-1", "0", "1e-5", 4, 4), 1_000_000, smooth=False)
     assert (counts == 1_000_000).all()
+    assert np.isnan(deep_mandelbrot(DeepViewport("-1", "0", "1e-5", 4, 4), 1_000_000, bla=False)).all()
     orbit = reference_orbit("-1", "0", 1_000_000, 64)
     assert len(orbit[0]) == 1_000_001
     assert sum(a.nbytes for a in orbit) == 40 * 1_000_001  # 40 MB for a 10**6-iteration reference
@@ -193,12 +209,13 @@ def test_kernel_releases_the_gil():
     assert _deep_kernel.targetoptions.get("nogil") is True
     assert _deep_kernel.targetoptions.get("parallel") is True
     # and a render in a thread lets this thread run meanwhile
-    window = next(w for w in LOCATIONS if w["name"] == "seahorse" and w["depth"] == 300)
+    window = next(w for w in LOCATIONS if w["name"] == "seahorse" and w["depth"] == 1000)
+    render(window, max_iter_of(window), nx=2, ny=2, bla=False)  # compiling holds the GIL: do it first
     done = threading.Event()
     ticks = 0
 
     def work():
-        render(window, max_iter_of(window), nx=48, ny=36)
+        render(window, max_iter_of(window), nx=48, ny=36, bla=False)  # ~0.5 s
         done.set()
 
     t = threading.Thread(target=work)
@@ -207,4 +224,4 @@ def test_kernel_releases_the_gil():
         ticks += 1
         done.wait(0.005)
     t.join()
-    assert ticks >= 3
+    assert ticks >= 10
