@@ -41,8 +41,8 @@ steps from reference index ``m`` are one linear map :math:`\delta z \leftarrow A
 B \delta c`. A table of such maps for ``l = 1, 2, ...`` (pairs merged level by level, with the
 validity radius :math:`R` of Heiland-Allen's notes and :math:`\epsilon = 2^{-53}`) lets a pixel
 skip whole blocks while :math:`|\delta z| < R`; ``A`` and ``B`` are floatexp, so this works at any
-depth. It changes almost no pixel (tests: >= 99 %) and is 2-3x faster on deep Misiurewicz
-windows.
+depth. It changes almost no pixel (tests: >= 99 %) and renders the 1e-300 and 1e-1000 test
+windows 3-11x faster; at shallow depths it gains little.
 
 Accuracy limit. Offsets carry float64's 53 bits: a pixel whose escape count changes when it
 moves by ~1e-12 of a pixel (one lying on a filament, typically one that outlives the reference
@@ -52,9 +52,9 @@ valley point.
 Costs. The reference orbit is stored as 4 float64 and 1 int64 per iteration, 40 bytes: a
 10**6-iteration reference takes 40 MB. Its MPFR computation costs about 1 us (128 bits) to
 4.4 us (3 400 bits, width 1e-1000) per iteration in CPython: 4.4 s for 10**6 iterations at
-1e-1000 (it holds the GIL, in short slices). The BLA table adds 22 bytes per reference iteration
-(44 MB at 10**6; about 150 MB at the peak while it is built). The pixels then cost ~6 ns per
-iteration and thread in plain or rescaled mode, ~100 ns in floatexp.
+1e-1000 (it holds the GIL, in short slices). The BLA table adds 52 bytes per reference iteration
+(52 MB at 10**6, also the peak while it is built, in ~0.7 s). Without BLA the pixels cost
+~6 ns per iteration and thread in plain or rescaled mode, ~150 ns in floatexp.
 
 References
 ----------
@@ -347,7 +347,7 @@ def _fx_mul(ar, ai, ae, br, bi, be):
     return _fx_norm(ar * br - ai * bi, ar * bi + ai * br, ae + be)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, nogil=True)
 def _fx_less(ar, ai, ae, br, bi, be):
     """|a| < |b|."""
     a2 = ar * ar + ai * ai
@@ -368,7 +368,7 @@ _BLA_EPS_EXP = -53
 _BLA_EZERO = -(1 << 30)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, nogil=True)
 def _store_exp(e):
     return max(e, _BLA_EZERO)
 
@@ -376,6 +376,13 @@ def _store_exp(e):
 @nb.njit(cache=True, inline="always")
 def _load_exp(e):
     return _EZERO if e <= _BLA_EZERO else np.int64(e)
+
+
+@nb.njit(cache=True, nogil=True)
+def _bla_step(zx_re, zx_im, zx_exp, m):
+    """Level 0: the single step from reference index m, (A, B, R) = (2 Z_m, 1, 2**-53 |Z_m|)."""
+    r, _, e = _fx_norm(math.hypot(zx_re[m], zx_im[m]), 0.0, zx_exp[m] + _BLA_EPS_EXP)
+    return zx_re[m], zx_im[m], zx_exp[m] + 1, 0.5, 0.0, np.int64(1), r, e
 
 
 @nb.njit(cache=True, nogil=True)
@@ -387,89 +394,89 @@ def _bla_table(zx_re, zx_im, zx_exp, dc_max_m, dc_max_e):
     A = 2 Z_m, B = 1, R = 2**-53 |Z_m| (the dropped delta z**2 is then below float64's
     rounding of 2 Z_m delta z). Levels merge pairs x then y: A = A_y A_x,
     B = A_y B_x + B_y, R = max(0, min(R_x, (R_y - |B_x| max|delta c|) / |A_x|)).
-    A and B are floatexp (mantissas and int32 exponents); R is kept as floor(log2 R).
+    A and B are floatexp (mantissas and int32 exponents), R is kept as floor(log2 R) and as
+    2**(floor(log2 R) - 2) in float64. Levels >= 1 only are stored (level 0 is formed on the
+    fly): node (l, k) is at index offsets[l] - offsets[1] + k; offsets[1] is the number of steps.
     """
     n0 = zx_re.shape[0] - 2  # steps from m = 1 .. N - 1 land at most at N
     levels = 0
-    total = 0
     while n0 >> levels >= 1:
-        total += n0 >> levels
         levels += 1
     offsets = np.zeros(levels + 1, dtype=np.int64)
     for l in range(levels):
         offsets[l + 1] = offsets[l] + (n0 >> l)
+    total = offsets[levels] - offsets[1] if levels >= 1 else 0
     ar = np.empty(total)
     ai = np.empty(total)
     ae = np.empty(total, dtype=np.int32)
     br = np.empty(total)
     bi = np.empty(total)
     be = np.empty(total, dtype=np.int32)
-    rm = np.empty(total)  # R as a real floatexp while building
-    rex = np.empty(total, dtype=np.int64)
-    for k in range(n0):
-        m = k + 1
-        ar[k] = zx_re[m]
-        ai[k] = zx_im[m]
-        ae[k] = _store_exp(zx_exp[m] + 1)
-        br[k] = 0.5
-        bi[k] = 0.0
-        be[k] = 1
-        r, _, e = _fx_norm(math.hypot(zx_re[m], zx_im[m]), 0.0, zx_exp[m] + _BLA_EPS_EXP)
-        rm[k] = r
-        rex[k] = e
+    rm = np.empty(total)  # mantissa of R while building
+    r_exp = np.empty(total, dtype=np.int32)
     for l in range(1, levels):
         for k in range(n0 >> l):
-            x = offsets[l - 1] + 2 * k
-            y = x + 1
-            z = offsets[l] + k
-            xr, xi, xe = ar[x], ai[x], _load_exp(ae[x])
-            yr, yi, ye = ar[y], ai[y], _load_exp(ae[y])
+            if l == 1:
+                xr, xi, xe, xbr, xbi, xbe, xrm, xre = _bla_step(zx_re, zx_im, zx_exp, 1 + 2 * k)
+                yr, yi, ye, ybr, ybi, ybe, yrm, yre = _bla_step(zx_re, zx_im, zx_exp, 2 + 2 * k)
+            else:
+                x = offsets[l - 1] - offsets[1] + 2 * k
+                y = x + 1
+                xr, xi, xe, xbr, xbi, xbe = ar[x], ai[x], _load_exp(ae[x]), br[x], bi[x], _load_exp(be[x])
+                xrm, xre = rm[x], _load_exp(r_exp[x])
+                yr, yi, ye, ybr, ybi, ybe = ar[y], ai[y], _load_exp(ae[y]), br[y], bi[y], _load_exp(be[y])
+                yrm, yre = rm[y], _load_exp(r_exp[y])
+            z = offsets[l] - offsets[1] + k
             pr, pi, pe = _fx_mul(yr, yi, ye, xr, xi, xe)
             ar[z] = pr
             ai[z] = pi
             ae[z] = _store_exp(pe)
-            qr, qi, qe = _fx_mul(yr, yi, ye, br[x], bi[x], _load_exp(be[x]))
-            sr, si, se = _fx_add(qr, qi, qe, br[y], bi[y], _load_exp(be[y]))
+            qr, qi, qe = _fx_mul(yr, yi, ye, xbr, xbi, xbe)
+            sr, si, se = _fx_add(qr, qi, qe, ybr, ybi, ybe)
             br[z] = sr
             bi[z] = si
             be[z] = _store_exp(se)
             # R_y - |B_x| max|delta c|, then / |A_x|, then min with R_x
-            bm, _, bme = _fx_norm(math.hypot(br[x], bi[x]) * dc_max_m, 0.0, _load_exp(be[x]) + dc_max_e)
-            tm, _, te = _fx_add(rm[y], 0.0, rex[y], -bm, 0.0, bme)
+            bm, _, bme = _fx_norm(math.hypot(xbr, xbi) * dc_max_m, 0.0, xbe + dc_max_e)
+            tm, _, te = _fx_add(yrm, 0.0, yre, -bm, 0.0, bme)
             amag = math.hypot(xr, xi)
-            if tm <= 0.0 or amag == 0.0:
+            if tm <= 0.0 or amag == 0.0 or yrm == 0.0 or xrm == 0.0:
                 rm[z] = 0.0
-                rex[z] = _EZERO
+                r_exp[z] = _BLA_EZERO
                 continue
             tm, _, te = _fx_norm(tm / amag, 0.0, te - xe)
-            if _fx_less(tm, 0.0, te, rm[x], 0.0, rex[x]):
-                rm[z] = tm
-                rex[z] = te
-            else:
-                rm[z] = rm[x]
-                rex[z] = rex[x]
-    r_exp = np.empty(total, dtype=np.int32)
+            if not _fx_less(tm, 0.0, te, xrm, 0.0, xre):
+                tm = xrm
+                te = xre
+            rm[z] = tm
+            r_exp[z] = _store_exp(te)
+    r_plain = np.empty(total)
     for i in range(total):
-        # floor(log2 R): R >= 2**(r_exp - 1), as the mantissa is in [0.5, 1)
-        r_exp[i] = _store_exp(rex[i]) if rm[i] > 0.0 else _BLA_EZERO
-    return ar, ai, ae, br, bi, be, r_exp, offsets
+        # R >= 2**(r_exp - 1) (mantissa in [0.5, 1)); for plain float64 delta z,
+        # max(|re|, |im|) < 2**(r_exp - 2) implies |delta z| < R
+        r_plain[i] = _ldexp(1.0, np.int64(r_exp[i]) - 2) if rm[i] > 0.0 else 0.0
+    return ar, ai, ae, br, bi, be, r_exp, r_plain, offsets
 
 
 @nb.njit(cache=True, inline="always")
-def _bla_level(bla_off, bla_r, k, n, max_iter, we):
-    """Largest usable BLA level at reference step k = m - 1 for |delta z| < 2**(we + 1); -1 if none."""
+def _bla_level(bla_off, bla_r, bla_rp, k, n, max_iter, plain, mx, we):
+    """Largest usable BLA level at reference step k = m - 1, or -1.
+
+    ``plain``: delta z is float64 with max(|re|, |im|) = mx; else floatexp, |delta z| < 2**(we + 1).
+    """
     levels = bla_off.shape[0] - 1
-    if levels < 2 or we <= _EZERO:
+    if levels < 2 or k & 1 or (not plain and we <= _EZERO):
         return -1
     n0 = bla_off[1]
-    l = 0
+    l = 1
     while l + 1 < levels and (k >> (l + 1)) << (l + 1) == k:
         l += 1
     while l >= 1:
         span = 1 << l
         if k + span <= n0 and n + span <= max_iter:
+            i = bla_off[l] - n0 + (k >> l)
             # sufficient for |delta z| < R: |delta z| < 2**(we + 1) <= 2**(r_exp - 1) <= R
-            if we + 2 <= bla_r[bla_off[l] - n0 + (k >> l)]:
+            if (mx < bla_rp[i]) if plain else (we + 2 <= bla_r[i]):
                 return l
         l -= 1
     return -1
@@ -477,7 +484,7 @@ def _bla_level(bla_off, bla_r, k, n, max_iter, we):
 
 @nb.njit(cache=True, inline="always")
 def _perturb(zf_re, zf_im, zx_re, zx_im, zx_exp, last, dcr_m, dci_m, dce, max_iter,
-             bla_ar, bla_ai, bla_ae, bla_br, bla_bi, bla_be, bla_r, bla_off, use_bla):
+             bla_ar, bla_ai, bla_ae, bla_br, bla_bi, bla_be, bla_r, bla_rp, bla_off, use_bla):
     """Escape index and |z|^2 of one pixel, c = C + (dcr_m + i dci_m) 2^dce.
 
     Returns (n, mag2) with n == max_iter for a pixel that stays bounded, as escape._iterate.
@@ -537,11 +544,11 @@ def _perturb(zf_re, zf_im, zx_re, zx_im, zx_exp, last, dcr_m, dci_m, dce, max_it
                     di = fzi
         # bilinear approximation: skip 2**l steps at once, delta z <- A delta z + B delta c
         if use_bla and m >= 1:
-            if plain:
-                wr, wi, we = _fx_norm(dr, di, 0)
-            l = _bla_level(bla_off, bla_r, m - 1, n, max_iter, we)
+            l = _bla_level(bla_off, bla_r, bla_rp, m - 1, n, max_iter, plain, max(abs(dr), abs(di)), we)
             if l >= 1:
-                i = bla_off[l] - bla_off[1] + ((m - 1) >> l)  # level 0 is not kept
+                if plain:
+                    wr, wi, we = _fx_norm(dr, di, 0)
+                i = bla_off[l] - bla_off[1] + ((m - 1) >> l)  # level 0 is not stored
                 pr, pi, pe = _fx_mul(bla_ar[i], bla_ai[i], _load_exp(bla_ae[i]), wr, wi, we)
                 qr, qi, qe = _fx_mul(bla_br[i], bla_bi[i], _load_exp(bla_be[i]), dcr, dci, dce)
                 wr, wi, we = _fx_add(pr, pi, pe, qr, qi, qe)
@@ -593,7 +600,8 @@ def _perturb(zf_re, zf_im, zx_re, zx_im, zx_exp, last, dcr_m, dci_m, dce, max_it
                     si = _ldexp(dci, dce - we)
                 if m == last or n >= max_iter or max(abs(zf_re[m]), abs(zf_im[m])) < _RESCALE_MIN_Z:
                     break
-                if use_bla and (m - 1) & 1 == 0:
+                if use_bla and (m - 1) & 1 == 0 and _bla_level(bla_off, bla_r, bla_rp, m - 1, n, max_iter, False,
+                                                                0.0, _fx_norm(wr, wi, we)[2]) >= 1:
                     break
             wr, wi, we = _fx_norm(wr, wi, we)
             if we > _PLAIN_EXP:
@@ -621,7 +629,7 @@ def _smooth(n, mag2, max_iter):
 
 @nb.njit(parallel=True, cache=True, nogil=True)
 def _deep_kernel(zf_re, zf_im, zx_re, zx_im, zx_exp, bla_ar, bla_ai, bla_ae, bla_br, bla_bi, bla_be, bla_r,
-                 bla_off, use_bla, pixel_m, pixel_e, max_iter, smooth, out):
+                 bla_rp, bla_off, use_bla, pixel_m, pixel_e, max_iter, smooth, out):
     ny, nx = out.shape
     last = zf_re.shape[0] - 1
     for s in nb.prange(_STRIPES):
@@ -630,7 +638,7 @@ def _deep_kernel(zf_re, zf_im, zx_re, zx_im, zx_exp, bla_ar, bla_ai, bla_ae, bla
             for x in range(nx):
                 dcr = (x - (nx - 1) / 2.0) * pixel_m
                 n, mag2 = _perturb(zf_re, zf_im, zx_re, zx_im, zx_exp, last, dcr, dci, pixel_e, max_iter,
-                                   bla_ar, bla_ai, bla_ae, bla_br, bla_bi, bla_be, bla_r, bla_off, use_bla)
+                                   bla_ar, bla_ai, bla_ae, bla_br, bla_bi, bla_be, bla_r, bla_rp, bla_off, use_bla)
                 if smooth:
                     out[y, x] = _smooth(n, mag2, max_iter)
                 else:
@@ -638,7 +646,7 @@ def _deep_kernel(zf_re, zf_im, zx_re, zx_im, zx_exp, bla_ar, bla_ai, bla_ae, bla
 
 
 _NO_BLA = (np.zeros(0), np.zeros(0), np.zeros(0, np.int32), np.zeros(0), np.zeros(0), np.zeros(0, np.int32),
-           np.zeros(0, np.int32), np.zeros(1, np.int64))
+           np.zeros(0, np.int32), np.zeros(0), np.zeros(1, np.int64))
 
 
 def deep_mandelbrot(viewport: DeepViewport, max_iter: int = 1000, *, smooth: bool = True,
@@ -699,9 +707,9 @@ def deep_mandelbrot(viewport: DeepViewport, max_iter: int = 1000, *, smooth: boo
     ((24, 32), dtype('int32'), True)
     """
     args, (ny, nx) = _kernel_args(viewport, max_iter, bla)
-    out = np.empty((ny, nx), dtype=np.float64 if smooth else np.int32)
-    _deep_kernel(*args, smooth, out)
-    return out
+    out = np.empty((ny, nx))
+    _deep_kernel(*args, smooth, out)  # one compiled variant: integer counts are exact in float64
+    return out if smooth else out.astype(np.int32)
 
 
 def _kernel_args(viewport: DeepViewport, max_iter: int, bla: bool):
@@ -715,9 +723,7 @@ def _kernel_args(viewport: DeepViewport, max_iter: int, bla: bool):
         pixel_m = float(gmpy2.mul_2exp(pixel, -pixel_e))
     if bla and len(orbit[0]) >= 4:
         dc_max = math.hypot((nx - 1) / 2, (ny - 1) / 2) * pixel_m
-        *arrays, offsets = _bla_table(orbit[2], orbit[3], orbit[4], dc_max, int(pixel_e))
-        # the kernel uses levels >= 1 only (level 0, single steps, only builds level 1)
-        table = (*(a[offsets[1]:].copy() for a in arrays), offsets)
+        table = _bla_table(orbit[2], orbit[3], orbit[4], dc_max, int(pixel_e))
     else:
         table = _NO_BLA
     return (*orbit, *table, bool(bla), pixel_m, int(pixel_e), max_iter), (ny, nx)
