@@ -1,6 +1,6 @@
 """fractalkit.deepzoom: deep Mandelbrot zooms by perturbation, checked against direct MPFR iteration.
 
-The windows (tests/data/deepzoom_locations.json, made by tests/data/deepzoom_locations.py) sit
+The windows (tests/utils/deepzoom_locations.py, computed once and kept in pytest's cache) sit
 at two Misiurewicz points (seahorse valley, a ten-armed spiral) and at minibrots near the
 spiral, at widths 1e-20 ... 1e-1000: each shows escaping pixels with varied counts, the
 minibrots also interior. The criterion of issue 30: at every depth, >= 97 % of sampled integer
@@ -8,11 +8,10 @@ escape counts equal to the direct arbitrary-precision computation, >= 98 % withi
 """
 from __future__ import annotations
 
-import json
+import hashlib
+import inspect
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-
 import gmpy2
 import numpy as np
 import pytest
@@ -22,9 +21,22 @@ from fractalkit.deepzoom import (DeepViewport, _deep_kernel, deep_mandelbrot, re
                                  working_precision)
 from fractalkit.escape import BAILOUT2
 
-LOCATIONS = json.loads((Path(__file__).parents[1] / "data" / "deepzoom_locations.json").read_text())
+from utils import deepzoom_locations
 NX, NY = 40, 30
 SAMPLES = 40  # per window; three windows per depth
+
+
+@pytest.fixture(scope="module")
+def locations(request) -> list[dict]:
+    """The test windows: computed in MPFR (about a minute), then kept in pytest's cache under a
+    key of the generator's source, so a change to it computes them again."""
+    source = inspect.getsource(deepzoom_locations).encode()
+    key = f"fractalkit/deepzoom-locations-{hashlib.sha256(source).hexdigest()[:16]}"
+    found = request.config.cache.get(key, None)
+    if found is None:
+        found = deepzoom_locations.windows()
+        request.config.cache.set(key, found)
+    return found
 
 
 def max_iter_of(window) -> int:
@@ -61,8 +73,8 @@ def render(window, max_iter, smooth=False, nx=NX, ny=NY, bla=True):
 
 
 @pytest.mark.parametrize("depth", [20, 50, 100, 300, 1000])
-def test_counts_match_direct_mpfr_iteration(depth):
-    windows = [w for w in LOCATIONS if w["depth"] == depth]
+def test_counts_match_direct_mpfr_iteration(depth, locations):
+    windows = [w for w in locations if w["depth"] == depth]
     assert {w["name"] for w in windows} == {"seahorse", "spiral", "minibrot"}
     rng = np.random.default_rng(depth)
     ours, plain, truth = [], [], []
@@ -87,11 +99,11 @@ def test_counts_match_direct_mpfr_iteration(depth):
         assert equal >= 0.97 and within1 >= 0.98, (depth, equal, within1)
 
 
-def test_bilinear_approximation_changes_almost_no_pixel():
+def test_bilinear_approximation_changes_almost_no_pixel(locations):
     """BLA skips iterations only where dropping delta z**2 is below float64 rounding: the
     images agree with step-by-step perturbation except at a few ill-conditioned pixels (where
     both differ from the MPFR truth: a shift of 1e-12 pixel changes their count)."""
-    for window in LOCATIONS:
+    for window in locations:
         if window["depth"] in (100, 1000):
             max_iter = max_iter_of(window)
             fast = render(window, max_iter)
@@ -99,8 +111,8 @@ def test_bilinear_approximation_changes_almost_no_pixel():
             assert (fast == slow).mean() >= 0.99, window["name"]
 
 
-def test_smooth_counts_refine_integer_counts():
-    window = next(w for w in LOCATIONS if w["name"] == "minibrot" and w["depth"] == 300)
+def test_smooth_counts_refine_integer_counts(locations):
+    window = next(w for w in locations if w["name"] == "minibrot" and w["depth"] == 300)
     max_iter = max_iter_of(window)
     counts = render(window, max_iter, nx=16, ny=12)
     smooth = render(window, max_iter, smooth=True, nx=16, ny=12)
@@ -186,9 +198,9 @@ def test_working_precision_rule():
     assert working_precision("1e-300", 1024, 768) > 300 * 3.32 + 64
 
 
-def test_deterministic_and_thread_safe():
-    minibrot = next(w for w in LOCATIONS if w["name"] == "minibrot" and w["depth"] == 300)
-    spiral = next(w for w in LOCATIONS if w["name"] == "spiral" and w["depth"] == 1000)
+def test_deterministic_and_thread_safe(locations):
+    minibrot = next(w for w in locations if w["name"] == "minibrot" and w["depth"] == 300)
+    spiral = next(w for w in locations if w["name"] == "spiral" and w["depth"] == 1000)
     jobs = [(minibrot, max_iter_of(minibrot)), (spiral, max_iter_of(spiral))]
     serial = [render(w, m, smooth=True, nx=24, ny=18) for w, m in jobs]
     np.testing.assert_array_equal(serial[0], render(*jobs[0], smooth=True, nx=24, ny=18))
@@ -204,12 +216,12 @@ def test_deterministic_and_thread_safe():
         np.testing.assert_array_equal(got, want)
 
 
-def test_kernel_releases_the_gil():
+def test_kernel_releases_the_gil(locations):
     # as tests/kernels/test_gil.py checks every compiled kernel of the package
     assert _deep_kernel.targetoptions.get("nogil") is True
     assert _deep_kernel.targetoptions.get("parallel") is True
     # and a render in a thread lets this thread run meanwhile
-    window = next(w for w in LOCATIONS if w["name"] == "seahorse" and w["depth"] == 1000)
+    window = next(w for w in locations if w["name"] == "seahorse" and w["depth"] == 1000)
     render(window, max_iter_of(window), nx=2, ny=2, bla=False)  # compiling holds the GIL: do it first
     done = threading.Event()
     ticks = 0

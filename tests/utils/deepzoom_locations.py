@@ -1,6 +1,5 @@
-"""Regenerates tests/data/deepzoom_locations.json: real deep-zoom windows for tests/kernels/test_deepzoom.py.
-
-Run: ``uv run --frozen python tests/data/deepzoom_locations.py`` (about a minute).
+"""Real deep-zoom windows for tests/kernels/test_deepzoom.py, computed in MPFR (about a minute;
+the test keeps them in pytest's cache, keyed by this file's content).
 
 Every window is centred near an exactly computed feature of the Mandelbrot set, so that it shows
 structure (escaping pixels with varied counts, and for minibrots, interior) at every depth:
@@ -23,15 +22,14 @@ and Julia sets", Comm. Math. Phys. 134 (1990).
 """
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import gmpy2
 from gmpy2 import mpc, mpfr
 
+__all__ = ["DEPTHS", "windows"]
+
 DEPTHS = [20, 50, 100, 300, 1000]
-OUT = Path(__file__).with_suffix(".json")
 
 
 def misiurewicz(c, k, p, steps=100):
@@ -99,14 +97,17 @@ def window(name, c, depth, offset, **extra):
             "center_im": decimal(centre.imag, digits), "width": f"1e-{depth}", **extra}
 
 
-def main():
-    windows = []
+def windows() -> list[dict]:
+    """Three windows per depth of :data:`DEPTHS`: ``seahorse``, ``spiral`` and ``minibrot``, each a
+    dict with ``name``, ``depth``, ``center_re``, ``center_im`` and ``width`` (decimal strings),
+    minibrots also ``period`` and ``size_over_width``."""
+    found = []
     with gmpy2.context(precision=max(DEPTHS) * 4 + 400):
         seahorse = misiurewicz(mpc(mpfr("-0.7432918908524302"), mpfr("0.1312405523087976")), 24, 2)
         spiral = misiurewicz(mpc(mpfr("-0.7746728091751297"), mpfr("-0.13741840173724856")), 18, 10)
         for depth in DEPTHS:
-            windows.append(window("seahorse", seahorse, depth, mpc(mpfr("0.137"), mpfr("-0.0571"))))
-            windows.append(window("spiral", spiral, depth, mpc(mpfr("-0.0923"), mpfr("0.181"))))
+            found.append(window("seahorse", seahorse, depth, mpc(mpfr("0.137"), mpfr("-0.0571"))))
+            found.append(window("spiral", spiral, depth, mpc(mpfr("-0.0923"), mpfr("0.181"))))
             width = mpfr(10) ** (-depth)
             # Nuclei near a Misiurewicz point shrink like the square of their distance to it:
             # scan distances for one whose minibrot is about width/6 across.
@@ -122,14 +123,9 @@ def main():
                     seen.add(p)
                     n = nucleus(guess, p)
                     ratio = float(size_estimate(n, p) / width)
-                    print(depth, angle, scale, p, ratio, flush=True)
                     if best is None or abs(math.log(ratio * 6)) < abs(math.log(best[2] * 6)):
                         best = (n, p, ratio)
             n, p, ratio = best
-            windows.append(window("minibrot", n, depth, mpc(mpfr("0.031"), mpfr("0.047")), period=p,
-                                  size_over_width=round(ratio, 4)))
-    OUT.write_text(json.dumps(windows, indent=1) + "\n")
-
-
-if __name__ == "__main__":
-    main()
+            found.append(window("minibrot", n, depth, mpc(mpfr("0.031"), mpfr("0.047")), period=p,
+                                size_over_width=round(ratio, 4)))
+    return found
