@@ -1,6 +1,6 @@
 r"""Deep zooms into the Mandelbrot set: perturbation around one arbitrary-precision reference orbit.
 
-:func:`fractalkit.mandelbrot` iterates every pixel in float64, which resolves windows down to
+:func:`~fractalkit.escape.mandelbrot` iterates every pixel in float64, which resolves windows down to
 about 1e-13 wide. Below that, neighbouring pixels are no longer distinct float64 numbers. This
 module renders windows of any width (tested to 1e-1000) in three steps:
 
@@ -124,7 +124,7 @@ class DeepViewport(NamedTuple):
     ----------
     center_re, center_im : str
         Centre of the window, as decimal strings (e.g. ``"-1.7490234375"``, ``"1e-30"``); at
-        most :data:`MAX_DIGITS` significant digits, absolute value at most 16.
+        most ``MAX_DIGITS`` significant digits, absolute value at most 16.
     width : str
         Width of the window as a positive decimal string, in [1e-10000, 16]; the height follows
         from the aspect ratio (square pixels).
@@ -187,7 +187,7 @@ def working_precision(width, nx: int = 1, ny: int = 1) -> int:
     """MPFR precision (bits) of the reference orbit for a window ``width`` wide.
 
     The rule: ``64 + ceil(log2(max(nx, ny) / width)) + 5``, at least 64. ``log2(max(nx, ny) /
-    width)`` bits resolve the pixel spacing; 5 cover the centre's integer part (|c| <= 16); the
+    width)`` bits resolve the pixel spacing; 5 cover the centre's integer part (``|c| <= 16``); the
     64 extra bits keep the reference's rounding errors, amplified along the orbit as the pixel
     offsets are, 2**-64 below a pixel for as long as float64 perturbation is accurate anyway.
 
@@ -229,7 +229,7 @@ def working_precision(width, nx: int = 1, ny: int = 1) -> int:
 def reference_orbit(center_re, center_im, max_iter: int, precision: int):
     """Orbit of the centre, :math:`Z_0 = 0`, :math:`Z_{n+1} = Z_n^2 + C`, computed in MPFR.
 
-    Iterates until :math:`|Z_n|^2 > 256^2` (the bail-out of :func:`fractalkit.mandelbrot`) or
+    Iterates until :math:`|Z_n|^2 > 256^2` (the bail-out of :func:`~fractalkit.escape.mandelbrot`) or
     ``n = max_iter``, and stores :math:`Z_0 .. Z_N` with ``N`` the last iterate that did not
     escape (``N = max_iter`` for a bounded orbit); ``N >= 1`` since ``|C| <= 16 sqrt 2``.
 
@@ -256,7 +256,7 @@ def reference_orbit(center_re, center_im, max_iter: int, precision: int):
     ValueError
         If a coordinate is not a decimal string or ``max_iter`` is out of range.
     fractalkit.limits.WorkLimitError
-        If ``precision x max_iter`` exceeds :data:`MAX_REFERENCE_WORK`.
+        If ``precision x max_iter`` exceeds ``MAX_REFERENCE_WORK``.
 
     References
     ----------
@@ -656,7 +656,7 @@ def deep_mandelbrot(viewport: DeepViewport, max_iter: int = 1000, *, smooth: boo
 
     Pixel ``(y, x)`` samples :math:`c = C + \\delta c` with
     :math:`\\delta c = (x - (n_x - 1)/2 - i\\,(y - (n_y - 1)/2)) \\cdot w / n_x` (the pixel
-    centres of :meth:`fractalkit.Viewport.axes`), ``C`` and ``w`` the exact decimal centre and
+    centres of :meth:`~fractalkit.escape.Viewport.axes`), ``C`` and ``w`` the exact decimal centre and
     width. The orbit of ``C`` is computed once in MPFR (:func:`reference_orbit`, at
     :func:`working_precision` bits); every pixel iterates its offset from it in float64, or in a
     float64-mantissa/int64-exponent form where float64 would underflow (see the module notes).
@@ -670,7 +670,7 @@ def deep_mandelbrot(viewport: DeepViewport, max_iter: int = 1000, *, smooth: boo
     smooth : bool
         If True return the continuous escape count as float64, NaN inside; otherwise the integer
         escape count as int32, ``max_iter`` inside. Same convention and bail-out radius (256) as
-        :func:`fractalkit.mandelbrot`: the integer count is ``floor`` of the smooth one.
+        :func:`~fractalkit.escape.mandelbrot`: the integer count is ``floor`` of the smooth one.
     bla : bool
         Skip blocks of iterations by bilinear approximation where it is valid (default); False
         iterates every step (slower, and a reference for testing).
@@ -684,7 +684,7 @@ def deep_mandelbrot(viewport: DeepViewport, max_iter: int = 1000, *, smooth: boo
     ------
     ValueError
         If a coordinate or the width is not a finite decimal string (NaN, inf, a float, text,
-        more than :data:`MAX_DIGITS` significant digits), the centre is outside [-16, 16]^2, the
+        more than ``MAX_DIGITS`` significant digits), the centre is outside [-16, 16]^2, the
         width is not in [1e-10000, 16], or the grid or ``max_iter`` is out of range.
     fractalkit.limits.WorkLimitError
         If pixels, pixels x ``max_iter``, or the reference's bits x iterations exceed their caps.
