@@ -18,6 +18,7 @@ from importlib.metadata import version as _version
 
 from . import _numba_cache, _runtime
 from .aggregation import Cluster, dla, gyration_dimension
+from .deepzoom import DeepViewport, deep_mandelbrot
 from .escape import Viewport, inside, julia, mandelbrot, mandelbrot_reference
 from .ifs import BARNSLEY_FERN, BARNSLEY_FERN_P, SIERPINSKI, SIERPINSKI_P, chaos_game
 from .limits import WorkLimitError
@@ -41,6 +42,8 @@ __version__ = _version("fractalkit")
 __all__ = [
     # escape-time fractals
     "Viewport", "mandelbrot", "julia", "mandelbrot_reference", "inside",
+    # deep zooms (exact decimal viewports, perturbation around an MPFR reference orbit)
+    "DeepViewport", "deep_mandelbrot",
     # iterated function systems and L-systems
     "BARNSLEY_FERN", "BARNSLEY_FERN_P", "SIERPINSKI", "SIERPINSKI_P", "chaos_game",
     "LSystem", "LSYSTEMS", "expand", "turtle", "lsystem_segments",

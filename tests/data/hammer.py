@@ -41,7 +41,7 @@ def _bits(*arrays) -> bytes:
 
 def _cases() -> dict:
     """Kernel name -> call returning the bytes of its results (fresh output buffers each call)."""
-    from fractalkit import escape, measure, selfaffine
+    from fractalkit import deepzoom, escape, measure, selfaffine
 
     re, im = Viewport(-0.5, 0.0, 3.0, 600, 450).axes()
     jre, jim = Viewport(0.0, 0.0, 3.2, 400, 300).axes()
@@ -64,12 +64,23 @@ def _cases() -> dict:
     sizes = np.array([[1, 0, 0], [5, 2, 1], [7, 3, 6], [64, 10, 40]])
     radii2 = (2.0 ** (np.arange(45) / 4)) ** 2
 
+    # a deep window (1e-400 wide, at the Misiurewicz tip c = -2): floatexp, rescaled and plain
+    # iterations, rebasing and bilinear approximation all run
+    tip = "-1." + "9" * 400 + "7"  # -2 + 3e-401
+    deep_args, deep_shape = deepzoom._kernel_args(deepzoom.DeepViewport(tip, "1e-402", "1e-400", 160, 120), 3000, True)
+
+    def deep():
+        out = np.empty(deep_shape)
+        deepzoom._deep_kernel(*deep_args, True, out)
+        return _bits(out)
+
     def radial_counts():
         c, far = measure._radial_counts(grid, 511.5, 511.5, radii2)
         return _bits(c, np.float64(far))
 
     return {
         "fractalkit.escape._mandelbrot_kernel": mandel, "fractalkit.escape._julia_kernel": julia,
+        "fractalkit.deepzoom._deep_kernel": deep,
         "fractalkit.measure._positions": lambda: _bits(np.int64(measure._positions(grid, 7, np.empty_like(grid)))),
         "fractalkit.measure._sat": lambda: _bits(measure._sat(grid)),
         "fractalkit.measure._grid_counts": lambda: _bits(measure._grid_counts(measure._sat(grid), sizes)),

@@ -9,7 +9,7 @@ import fractalkit
 
 MODULES = sorted(m.name for m in pkgutil.iter_modules(fractalkit.__path__) if not m.name.startswith("_"))
 #: Modules whose kernels carry Examples (the others hold caps, rasterizing and colour helpers).
-WITH_EXAMPLES = {"aggregation", "escape", "ifs", "lsystem", "measure", "multifractal", "selfaffine", "surfaces",
+WITH_EXAMPLES = {"aggregation", "deepzoom", "escape", "ifs", "lsystem", "measure", "multifractal", "selfaffine", "surfaces",
                  "trees"}
 
 

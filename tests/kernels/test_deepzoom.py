@@ -1,0 +1,239 @@
+"""fractalkit.deepzoom: deep Mandelbrot zooms by perturbation, checked against direct MPFR iteration.
+
+The windows (tests/utils/deepzoom_locations.py, computed once and kept in pytest's cache) sit
+at two Misiurewicz points (seahorse valley, a ten-armed spiral) and at minibrots near the
+spiral, at widths 1e-20 ... 1e-1000: each shows escaping pixels with varied counts, the
+minibrots also interior. The criterion of issue 30: at every depth, >= 97 % of sampled integer
+escape counts equal to the direct arbitrary-precision computation, >= 98 % within +-1.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import threading
+from concurrent.futures import ThreadPoolExecutor
+import gmpy2
+import numpy as np
+import pytest
+
+from fractalkit import Viewport, WorkLimitError, mandelbrot
+from fractalkit.deepzoom import (DeepViewport, _deep_kernel, deep_mandelbrot, reference_orbit,
+                                 working_precision)
+from fractalkit.escape import BAILOUT2
+
+from utils import deepzoom_locations
+NX, NY = 40, 30
+SAMPLES = 40  # per window; three windows per depth
+
+
+@pytest.fixture(scope="module")
+def locations(request) -> list[dict]:
+    """The test windows: computed in MPFR (about a minute), then kept in pytest's cache under a
+    key of the generator's source, so a change to it computes them again."""
+    source = inspect.getsource(deepzoom_locations).encode()
+    key = f"fractalkit/deepzoom-locations-{hashlib.sha256(source).hexdigest()[:16]}"
+    found = request.config.cache.get(key, None)
+    if found is None:
+        found = deepzoom_locations.windows()
+        request.config.cache.set(key, found)
+    return found
+
+
+def max_iter_of(window) -> int:
+    # Minibrots: 50 periods covers all but the slowest pixels at the minibrot's edge. The
+    # Misiurewicz windows escape in ~32 * log2(1/width) iterations at most.
+    return 50 * window["period"] if "period" in window else 40_000
+
+
+def direct_count(window, x, y, max_iter) -> int:
+    """Integer escape count of pixel (x, y) by iterating z <- z^2 + c entirely in MPFR.
+
+    Same pixel centres, bail-out radius and convention as fractalkit.mandelbrot: the first n
+    with |z_n|^2 > 256^2 (max_iter - 1 if that is n = max_iter), max_iter if none.
+    """
+    prec = working_precision(window["width"], NX, NY) + 64
+    with gmpy2.context(precision=prec):
+        pixel = gmpy2.mpfr(window["width"]) / NX
+        cr = gmpy2.mpfr(window["center_re"]) + (x - (NX - 1) / 2) * pixel
+        ci = gmpy2.mpfr(window["center_im"]) - (y - (NY - 1) / 2) * pixel
+        zr = zi = zr2 = zi2 = gmpy2.mpfr(0)
+        for n in range(max_iter + 1):
+            if zr2 + zi2 > BAILOUT2:
+                return min(n, max_iter - 1)
+            zi = 2 * zr * zi + ci
+            zr = zr2 - zi2 + cr
+            zr2 = zr * zr
+            zi2 = zi * zi
+    return max_iter
+
+
+def render(window, max_iter, smooth=False, nx=NX, ny=NY, bla=True):
+    vp = DeepViewport(window["center_re"], window["center_im"], window["width"], nx, ny)
+    return deep_mandelbrot(vp, max_iter, smooth=smooth, bla=bla)
+
+
+@pytest.mark.parametrize("depth", [20, 50, 100, 300, 1000])
+def test_counts_match_direct_mpfr_iteration(depth, locations):
+    windows = [w for w in locations if w["depth"] == depth]
+    assert {w["name"] for w in windows} == {"seahorse", "spiral", "minibrot"}
+    rng = np.random.default_rng(depth)
+    ours, plain, truth = [], [], []
+    for window in windows:
+        max_iter = max_iter_of(window)
+        counts = render(window, max_iter)
+        no_bla = render(window, max_iter, bla=False)
+        escaped = counts[counts < max_iter]
+        # a real window: many distinct escape counts; the minibrots also have interior
+        assert len(np.unique(escaped)) >= 30, window["name"]
+        if window["name"] == "minibrot":
+            assert 5 <= (counts == max_iter).sum() <= 0.9 * counts.size
+        for i in rng.choice(NX * NY, SAMPLES, replace=False):
+            y, x = divmod(int(i), NX)
+            ours.append(int(counts[y, x]))
+            plain.append(int(no_bla[y, x]))
+            truth.append(direct_count(window, x, y, max_iter))
+    truth = np.array(truth)
+    for got in (np.array(ours), np.array(plain)):  # with and without bilinear approximation
+        equal = (got == truth).mean()
+        within1 = (np.abs(got - truth) <= 1).mean()
+        assert equal >= 0.97 and within1 >= 0.98, (depth, equal, within1)
+
+
+def test_bilinear_approximation_changes_almost_no_pixel(locations):
+    """BLA skips iterations only where dropping delta z**2 is below float64 rounding: the
+    images agree with step-by-step perturbation except at a few ill-conditioned pixels (where
+    both differ from the MPFR truth: a shift of 1e-12 pixel changes their count)."""
+    for window in locations:
+        if window["depth"] in (100, 1000):
+            max_iter = max_iter_of(window)
+            fast = render(window, max_iter)
+            slow = render(window, max_iter, bla=False)
+            assert (fast == slow).mean() >= 0.99, window["name"]
+
+
+def test_smooth_counts_refine_integer_counts(locations):
+    window = next(w for w in locations if w["name"] == "minibrot" and w["depth"] == 300)
+    max_iter = max_iter_of(window)
+    counts = render(window, max_iter, nx=16, ny=12)
+    smooth = render(window, max_iter, smooth=True, nx=16, ny=12)
+    assert counts.dtype == np.int32 and smooth.dtype == np.float64
+    inside = counts == max_iter
+    np.testing.assert_array_equal(np.isnan(smooth), inside)
+    np.testing.assert_array_equal(np.floor(smooth[~inside]), counts[~inside])
+
+
+SHALLOW = [
+    ("-0.7746728091751297", "-0.1374184017372486", "1e-3"),
+    ("-0.7746728091751297", "-0.1374184017372486", "1e-6"),
+    ("-0.7746728091751297", "-0.1374184017372486", "1e-10"),
+    ("-0.75", "0.1", "0.01"),
+    ("0.2925755", "-0.0149977", "1e-4"),
+]
+
+
+@pytest.mark.parametrize("cre, cim, width", SHALLOW)
+def test_shallow_windows_match_the_float64_kernel(cre, cim, width):
+    nx, ny, max_iter = 64, 48, 1000
+    deep = deep_mandelbrot(DeepViewport(cre, cim, width, nx, ny), max_iter, smooth=False)
+    flat = mandelbrot(Viewport(float(cre), float(cim), float(width), nx, ny), max_iter, smooth=False)
+    assert len(np.unique(flat)) >= 20
+    assert (deep == flat).mean() >= 0.97
+    assert (np.abs(deep.astype(np.int64) - flat) <= 1).mean() >= 0.98
+    # the smooth counts agree too, wherever the integer counts do (to float64's resolution of the
+    # pixel centres: at 1e-10 wide, c is rounded to ~1e-4 pixel, and steep pixels move ~1e-2)
+    same = (deep == flat) & (flat < max_iter)
+    ds = deep_mandelbrot(DeepViewport(cre, cim, width, nx, ny), max_iter)
+    fs = mandelbrot(Viewport(float(cre), float(cim), float(width), nx, ny), max_iter)
+    assert (np.abs(ds[same] - fs[same]) < 0.05).mean() >= 0.99
+
+
+def test_interior_at_a_million_iterations():
+    """10**6 iterations work: the reference and every pixel run them all (period-2 bulb)."""
+    counts = deep_mandelbrot(DeepViewport("-1", "0", "1e-5", 4, 4), 1_000_000, smooth=False)
+    assert (counts == 1_000_000).all()
+    assert np.isnan(deep_mandelbrot(DeepViewport("-1", "0", "1e-5", 4, 4), 1_000_000, bla=False)).all()
+    orbit = reference_orbit("-1", "0", 1_000_000, 64)
+    assert len(orbit[0]) == 1_000_001
+    assert sum(a.nbytes for a in orbit) == 40 * 1_000_001  # 40 MB for a 10**6-iteration reference
+
+
+@pytest.mark.parametrize("field, value", [
+    ("width", "0"), ("width", "-1e-10"), ("width", "0e-5"), ("width", "nan"), ("width", "NaN"), ("width", "inf"),
+    ("width", "-Infinity"), ("width", "abc"), ("width", ""), ("width", "1e-10 1"), ("width", "1,5"),
+    ("width", 1e-10), ("width", None), ("width", True), ("width", "1e-20000"), ("width", "100"),
+    ("width", "1" * 10_001), ("width", "0." + "1" * 10_001),
+    ("center_re", "nan"), ("center_re", "inf"), ("center_re", "0x1p-3"), ("center_re", "1e5"),
+    ("center_re", -0.75), ("center_im", "1/3"), ("center_im", "0." + "3" * 20_000),
+])
+def test_bad_viewports_raise_value_error(field, value):
+    good = {"center_re": "-0.75", "center_im": "0.1", "width": "1e-30"}
+    good[field] = value
+    with pytest.raises(ValueError, match=field):
+        deep_mandelbrot(DeepViewport(good["center_re"], good["center_im"], good["width"], 8, 6), 100)
+
+
+def test_exact_decimal_inputs_are_accepted():
+    long_centre = "-0.7746728091751297" + "1" * 9_000  # 9 017 significant digits: within the cap
+    counts = deep_mandelbrot(DeepViewport(long_centre, "-1.374184017372486e-1", "1E-40", 4, 3), 500,
+                             smooth=False)
+    assert counts.shape == (3, 4)
+    assert deep_mandelbrot(DeepViewport("-1", "0", "1", 2, 2), 50).shape == (2, 2)
+
+
+def test_work_caps():
+    vp = DeepViewport("-0.75", "0.1", "1e-30", 4096, 4096)
+    with pytest.raises(WorkLimitError, match="pixels x iterations"):
+        deep_mandelbrot(vp, 1000)
+    with pytest.raises(ValueError, match="max_iter"):
+        deep_mandelbrot(DeepViewport("-0.75", "0.1", "1e-30", 4, 4), 1_000_001)
+    with pytest.raises(WorkLimitError, match="reference bits x iterations"):
+        reference_orbit("-0.75", "0.1", 1_000_000, 100_000)
+    with pytest.raises(ValueError, match="pixels"):
+        deep_mandelbrot(DeepViewport("-0.75", "0.1", "1e-30", 0, 4), 100)
+
+
+def test_working_precision_rule():
+    assert working_precision("1e-1000", 64, 64) == 3397
+    assert working_precision("3", 1, 1) == 68  # 64 + 5 + ceil(log2(1/3))
+    assert working_precision("1e-300", 1024, 768) > 300 * 3.32 + 64
+
+
+def test_deterministic_and_thread_safe(locations):
+    minibrot = next(w for w in locations if w["name"] == "minibrot" and w["depth"] == 300)
+    spiral = next(w for w in locations if w["name"] == "spiral" and w["depth"] == 1000)
+    jobs = [(minibrot, max_iter_of(minibrot)), (spiral, max_iter_of(spiral))]
+    serial = [render(w, m, smooth=True, nx=24, ny=18) for w, m in jobs]
+    np.testing.assert_array_equal(serial[0], render(*jobs[0], smooth=True, nx=24, ny=18))
+    start = threading.Barrier(4)
+
+    def run(job):
+        start.wait()
+        return render(*job, smooth=True, nx=24, ny=18)
+
+    with ThreadPoolExecutor(4) as pool:
+        both = list(pool.map(run, jobs + jobs))
+    for got, want in zip(both, serial + serial):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_kernel_releases_the_gil(locations):
+    # as tests/kernels/test_gil.py checks every compiled kernel of the package
+    assert _deep_kernel.targetoptions.get("nogil") is True
+    assert _deep_kernel.targetoptions.get("parallel") is True
+    # and a render in a thread lets this thread run meanwhile
+    window = next(w for w in locations if w["name"] == "seahorse" and w["depth"] == 1000)
+    render(window, max_iter_of(window), nx=2, ny=2, bla=False)  # compiling holds the GIL: do it first
+    done = threading.Event()
+    ticks = 0
+
+    def work():
+        render(window, max_iter_of(window), nx=48, ny=36, bla=False)  # ~0.5 s
+        done.set()
+
+    t = threading.Thread(target=work)
+    t.start()
+    while not done.is_set():
+        ticks += 1
+        done.wait(0.005)
+    t.join()
+    assert ticks >= 10
