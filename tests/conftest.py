@@ -19,9 +19,11 @@ from utils.browser import CHROMIUM_FLAGS
 from utils.commands import free_port, run
 from utils.engine import (DEFAULT_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE_ARM64, arm64_unavailable,
                           docker_available, require_e2e)
+from utils.gallery import URL_PATHS
 from utils.notebooks import editor_droppings, notebook, write_notebook
 from utils.paths import ARTIFACTS, ROOT
 from utils.project import PROD_CONNECTIONS_PER_CLIENT, project
+from utils.streamlit_ws import StreamlitSession
 from utils.tls import self_signed
 
 
@@ -149,12 +151,18 @@ def scratch(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def dev_stack(docker_engine, python_image, scratch):
-    """The dev stack, built and started once with `up --build --wait`; always torn down (but
-    FRACTAL_KEEP_STACK=1 leaves it)."""
+    """The dev stack, built and started once with `up --build --wait`, then every gallery page
+    run once (as a server's first visitors do: in a fresh checkout numba compiles the kernels
+    then, which on the 2-core CI host beside the emulated arm64 tests took longer than a
+    browser test's wait); always torn down (but FRACTAL_KEEP_STACK=1 leaves it)."""
     with project(scratch, python_image, "dev", keep=os.environ.get("FRACTAL_KEEP_STACK") == "1") as p:
         t0 = time.monotonic()
         p.compose("up", "--build", "--wait", "--detach", timeout=2400)
         p.up_seconds = time.monotonic() - t0
+        with StreamlitSession(p.url("streamlit"), timeout=900) as first_visitor:
+            for page in URL_PATHS:
+                run_ = first_visitor.run_page(page)
+                assert run_.ok, (page, run_.errors)
         yield p
 
 
