@@ -80,8 +80,10 @@ import gmpy2
 import numba as nb
 import numpy as np
 
-from .escape import BAILOUT2
-from .limits import MAX_ESCAPE_WORK, MAX_PIXELS, check, check_positive_int
+# The float64 kernels' bail-out, smooth count, row stripes and grid and work caps.
+from .escape import _STRIPES, BAILOUT2, _smooth
+from .escape import _validate as _validate_grid
+from .limits import check, check_positive_int
 
 __all__ = ["DeepViewport", "MAX_DIGITS", "MIN_WIDTH_EXPONENT", "MAX_REFERENCE_WORK", "working_precision",
            "reference_orbit", "deep_mandelbrot"]
@@ -98,9 +100,6 @@ MAX_REFERENCE_WORK = 12_000_000_000
 #: in |c| <= 2, and a bounded centre keeps the reference's first step inside the bail-out radius.
 MAX_COORDINATE = 16
 
-_LOG2 = math.log(2.0)
-_LOG_R = 0.5 * math.log(BAILOUT2)
-_STRIPES = 64
 #: |delta z| >= 2**_PLAIN_EXP is held in plain float64, smaller in floatexp.
 _PLAIN_EXP = -900
 _PLAIN_MIN = 2.0 ** _PLAIN_EXP
@@ -174,12 +173,7 @@ def _validate(viewport: DeepViewport, max_iter: int):
         raise ValueError(f"width must be at most {MAX_COORDINATE}, got {dw:.6g}")
     if dw.adjusted() < MIN_WIDTH_EXPONENT:
         raise ValueError(f"width must be at least 1e{MIN_WIDTH_EXPONENT}, got {dw:.6g}")
-    nx = check_positive_int("nx (pixels across)", nx, 1, 16384)
-    ny = check_positive_int("ny (pixels down)", ny, 1, 16384)
-    max_iter = check_positive_int("max_iter", max_iter, 1, 1_000_000)
-    check("pixels", nx * ny, MAX_PIXELS, "lower the resolution")
-    check("pixels x iterations", nx * ny * max_iter, MAX_ESCAPE_WORK,
-          "lower the resolution or the iteration count")
+    nx, ny, max_iter = _validate_grid(nx, ny, max_iter)  # the float64 kernels' grid and work caps
     return str(dre), str(dim), dw, nx, ny, max_iter
 
 
@@ -619,13 +613,6 @@ def _perturb(zf_re, zf_im, zx_re, zx_im, zx_exp, last, dcr_m, dci_m, dce, max_it
             plain = True
             dr = _ldexp(wr, we)
             di = _ldexp(wi, we)
-
-
-@nb.njit(cache=True, inline="always")
-def _smooth(n, mag2, max_iter):
-    if n >= max_iter:
-        return np.nan
-    return n + 1.0 - math.log(0.5 * math.log(mag2) / _LOG_R) / _LOG2
 
 
 @nb.njit(parallel=True, cache=True, nogil=True)

@@ -71,8 +71,8 @@ class Viewport(NamedTuple):
 
 
 def _validate(nx: int, ny: int, max_iter: int) -> tuple[int, int, int]:
-    nx = check_positive_int("width in pixels", nx, 1, 16384)
-    ny = check_positive_int("height in pixels", ny, 1, 16384)
+    nx = check_positive_int("nx (pixels across)", nx, 1, 16384)
+    ny = check_positive_int("ny (pixels down)", ny, 1, 16384)
     max_iter = check_positive_int("max_iter", max_iter, 1, 1_000_000)
     check("pixels", nx * ny, MAX_PIXELS, "lower the resolution")
     check("pixels x iterations", nx * ny * max_iter, MAX_ESCAPE_WORK,
