@@ -152,9 +152,10 @@ def scratch(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def dev_stack(docker_engine, python_image, scratch):
     """The dev stack, built and started once with `up --build --wait`, then every gallery page
-    run once (as a server's first visitors do: in a fresh checkout numba compiles the kernels
-    then, which on the 2-core CI host beside the emulated arm64 tests took longer than a
-    browser test's wait); always torn down (but FRACTAL_KEEP_STACK=1 leaves it)."""
+    run once, as a server's first visitors do (in a fresh checkout numba compiles the kernels
+    then; on the 2-core CI host, beside the emulated arm64 tests, browser tests of a fresh dev
+    stack waited out their 300 s three times); always torn down (but FRACTAL_KEEP_STACK=1
+    leaves it)."""
     with project(scratch, python_image, "dev", keep=os.environ.get("FRACTAL_KEEP_STACK") == "1") as p:
         t0 = time.monotonic()
         p.compose("up", "--build", "--wait", "--detach", timeout=2400)
