@@ -19,11 +19,9 @@ from utils.browser import CHROMIUM_FLAGS
 from utils.commands import free_port, run
 from utils.engine import (DEFAULT_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE_ARM64, arm64_unavailable,
                           docker_available, require_e2e)
-from utils.gallery import URL_PATHS
 from utils.notebooks import editor_droppings, notebook, write_notebook
 from utils.paths import ARTIFACTS, ROOT
 from utils.project import PROD_CONNECTIONS_PER_CLIENT, project
-from utils.streamlit_ws import StreamlitSession
 from utils.tls import self_signed
 
 
@@ -156,6 +154,11 @@ def dev_stack(docker_engine, python_image, scratch):
     then; on the 2-core CI host, beside the emulated arm64 tests, browser tests of a fresh dev
     stack waited out their 300 s three times); always torn down (but FRACTAL_KEEP_STACK=1
     leaves it)."""
+    # Here, not at the top: the arm64 test runs pytest with this file inside the streamlit image,
+    # which has neither the protocol client's websocket-client nor needs the gallery's pages.
+    from utils.gallery import URL_PATHS
+    from utils.streamlit_ws import StreamlitSession
+
     with project(scratch, python_image, "dev", keep=os.environ.get("FRACTAL_KEEP_STACK") == "1") as p:
         t0 = time.monotonic()
         p.compose("up", "--build", "--wait", "--detach", timeout=2400)
