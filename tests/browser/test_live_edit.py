@@ -28,9 +28,7 @@ def test_editing_an_app_on_the_host_is_picked_up(dev_stack, page):
     try:
         app.write_text(src.replace('st.title("Branching tree")', 'st.title("Edited on the host")'))
         # runOnSave: the open session re-runs by itself, no reload, no rebuild
-        # (the other waits' allowance: in one full run 30 s passed without the re-run showing,
-        # while the other worker ran the Swarm tests)
-        page.get_by_role("heading", name=re.compile("Edited on the host")).wait_for(timeout=RENDER_TIMEOUT_MS)
+        page.get_by_role("heading", name=re.compile("Edited on the host")).wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "streamlit-live-edit.png"))
     finally:
         app.write_text(src)
