@@ -11,6 +11,7 @@ import requests
 
 from utils.browser import RENDER_TIMEOUT_MS, wait_until_streamlit_is_idle
 from utils.commands import wait_for
+from utils.offline import wait_shown
 from utils.notebooks import FOREIGN_KERNEL, KERNEL_NOTICE, notebook, write_notebook
 from utils.paths import ARTIFACTS
 
@@ -20,7 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 def test_editing_an_app_on_the_host_is_picked_up(dev_stack, page):
     images_before = set(dev_stack.images())
     page.goto(dev_stack.url("streamlit"), wait_until="domcontentloaded")
-    page.get_by_role("heading", name=re.compile("Branching tree")).wait_for(timeout=RENDER_TIMEOUT_MS)
+    wait_shown(page, "h1:has-text('Branching tree')", RENDER_TIMEOUT_MS, reload_after_ms=120_000)
     wait_until_streamlit_is_idle(page, page.get_by_text(re.compile(r"^Depth \d+, \d+ branches")), RENDER_TIMEOUT_MS)
     app = dev_stack.dir / "apps" / "branching_tree.py"
     src = app.read_text()
