@@ -12,7 +12,8 @@ protocol-level sessions (tests/utils/streamlit_ws.py) open it at once and rerun 
 sessions queue for. Each sample is charged to the innermost frame's library (numpy, matplotlib,
 PIL, plotly, pyarrow, protobuf, tornado, streamlit, ...), or to "ours" when that frame is in
 apps/ or fractalkit. Printed per page: GIL milliseconds per run and the share of each part; the
-JSON has every page's top functions too. Not a test: it measures and prints.
+JSON has every page's top functions too, by their own time and by inclusive time (the calls
+they made included), to find which call owns a page's time. Not a test: it measures and prints.
 """
 from __future__ import annotations
 
@@ -56,9 +57,10 @@ def part(file: str) -> str:
     return "other"
 
 
-def collapse(raw: str) -> tuple[collections.Counter, collections.Counter, int]:
-    """py-spy's raw (collapsed-stack) output -> samples per part, per leaf function, in total."""
-    parts, leaves, total = collections.Counter(), collections.Counter(), 0
+def collapse(raw: str) -> tuple[collections.Counter, collections.Counter, collections.Counter, int]:
+    """py-spy's raw (collapsed-stack) output -> samples per part, per leaf function, per function
+    anywhere in the stack (inclusive: counted once per sample), in total."""
+    parts, leaves, inclusive, total = collections.Counter(), collections.Counter(), collections.Counter(), 0
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
@@ -72,7 +74,9 @@ def collapse(raw: str) -> tuple[collections.Counter, collections.Counter, int]:
         # charge a sample to the innermost frame of a known library (C code shows no frame)
         parts[part(leaf["file"])] += n
         leaves[f"{leaf['func']} ({Path(leaf['file']).name}:{leaf['line']})"] += n
-    return parts, leaves, total
+        for name in {f"{f['func']} ({Path(f['file']).name})" for f in frames}:
+            inclusive[name] += n
+    return parts, leaves, inclusive, total
 
 
 def serve(apps: Path, port: int) -> subprocess.Popen:
@@ -107,12 +111,13 @@ def profile(pid: int, base: str, page: str, sessions: int, reruns: int, rate: in
     spy.send_signal(signal.SIGINT)
     spy.wait(timeout=60)
     runs = sum(len(r) for r in results if not isinstance(r, BaseException))
-    parts, leaves, total = collapse(out.read_text())
+    parts, leaves, inclusive, total = collapse(out.read_text())
     out.unlink()
     ms = 1000.0 / rate
     return {"page": page or "trivial", "runs": runs, "wall_s": wall, "gil_ms_per_run": total * ms / max(1, runs),
             "parts_ms_per_run": {k: v * ms / max(1, runs) for k, v in parts.most_common()},
             "top": [(f, round(n * ms / max(1, runs), 2)) for f, n in leaves.most_common(15)],
+            "inclusive": [(f, round(n * ms / max(1, runs), 2)) for f, n in inclusive.most_common(60)],
             "failed": sum(1 for r in results if isinstance(r, BaseException) or not all(x.ok for x in r))}
 
 

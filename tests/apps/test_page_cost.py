@@ -3,7 +3,9 @@ gets it without any image encoded or figure built again (issue 29: the per-run w
 of 50 queues for under one interpreter lock)."""
 from __future__ import annotations
 
+import dataclasses
 import io
+import sys
 
 import matplotlib.figure
 import numpy as np
@@ -43,6 +45,24 @@ def test_a_second_session_gets_the_page_without_new_encoding_or_figures(app, mon
     assert second.get("image") or second.get("plotly_chart"), "the page showed no image or figure"
 
 
+@pytest.mark.parametrize("app", APPS)
+def test_cache_keys_never_deep_copy_a_result(app, monkeypatch):
+    """Streamlit hashes a dataclass argument of a cached function through dataclasses.asdict, a
+    deep copy: ~20 ms of the interpreter lock per run of the analyse page before figures keyed
+    fractalkit's results by gallerykit.result_digest."""
+    start(app)
+    original, copied = dataclasses.asdict, []
+
+    def asdict(obj, *args, **kwargs):
+        if "caching" in sys._getframe(1).f_code.co_filename:  # called by Streamlit's cache hashing
+            copied.append(type(obj).__name__)
+        return original(obj, *args, **kwargs)
+
+    monkeypatch.setattr(dataclasses, "asdict", asdict)
+    start(app)
+    assert copied == [], f"cache keys deep-copied {len(copied)} results: {sorted(set(copied))}"
+
+
 def _png(width: int, height: int) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.arange(width * height, dtype=np.uint32).reshape(height, width).astype(np.uint8)).save(buf, "PNG")
@@ -64,6 +84,8 @@ def test_a_wide_image_is_scaled_once_to_the_display_width():
 
 
 def test_equal_fits_share_one_figure():
+    """Equal results from separate computations (as each session gets from st.cache_data) key one
+    figure; a different result another."""
     rng = np.random.default_rng(0)
     a = box_counting_dimension(rng.random((128, 128)) > 0.5)
     b = box_counting_dimension(np.random.default_rng(0).random((128, 128)) > 0.5)  # equal content, new object
