@@ -237,3 +237,105 @@ def test_kernel_releases_the_gil(locations):
         done.wait(0.005)
     t.join()
     assert ticks >= 10
+
+
+# --- navigating: zoom, iteration caps, locations ----------------------------------------------
+
+from fractions import Fraction  # noqa: E402
+
+from fractalkit.deepzoom import (FLOAT64_MIN_PIXEL, auto_max_iter, float64_is_exact,  # noqa: E402
+                                 misiurewicz_point, zoom)
+
+
+@pytest.mark.parametrize("width", ["3", "1.5e-13", "1e-500", "7.25e-3001"])
+@pytest.mark.parametrize("x, y, factor", [(0, 0, 4), (799, 599, 4), (123.25, 456.5, 37.5), (399.5, 299.5, 0.5)])
+def test_zoom_lands_within_a_thousandth_of_a_pixel_of_the_exact_centre(width, x, y, factor):
+    """Checked with Python's exact rationals, not decimals: C + (x - (nx-1)/2) p - i (y - (ny-1)/2) p."""
+    before = DeepViewport("-0.74364388703715870475219150611477", "0.13182590420533", width, 800, 600)
+    after = zoom(before, x, y, factor)
+    pixel = Fraction(width) / 800
+    exact_re = Fraction(before.center_re) + (Fraction(x) - Fraction(799, 2)) * pixel
+    exact_im = Fraction(before.center_im) - (Fraction(y) - Fraction(599, 2)) * pixel
+    new_pixel = Fraction(after.width) / 800
+    assert abs(Fraction(after.center_re) - exact_re) <= new_pixel / 1000
+    assert abs(Fraction(after.center_im) - exact_im) <= new_pixel / 1000
+    assert abs(Fraction(after.width) / (Fraction(width) / Fraction(factor)) - 1) < Fraction(1, 10 ** 5)
+    assert (after.nx, after.ny) == (800, 600) and "e" not in after.center_re + after.center_im
+
+
+def test_zooming_in_and_out_at_the_centre_gives_the_same_strings():
+    vp = DeepViewport("-1.7490234375", "0.0000152587890625", "1e-300", 640, 480)
+    there = zoom(vp, 319.5, 239.5, 4.0)
+    assert there.width == "2.5e-301" and there.center_re == vp.center_re and there.center_im == vp.center_im
+    assert zoom(there, 319.5, 239.5, 0.25) == vp
+
+
+@pytest.mark.parametrize("args, message", [
+    (("nan", 1.0, 4.0), "x must be a finite number"),
+    ((1.0, float("inf"), 4.0), "y must be a finite number"),
+    ((1.0, 1.0, 0.0), "factor must be positive"),
+    ((1.0, 1.0, -2.0), "factor must be positive"),
+    ((1.0, 1.0, 0.01), "width must be at most 16"),
+    ((1.0, 1.0, 1e30), "width must be at least 1e-10000"),
+])
+def test_zoom_refuses_what_it_cannot_do(args, message):
+    x, y, factor = args
+    vp = DeepViewport("-0.5", "0", "1e-9980", 64, 48) if factor > 1 else DeepViewport("-0.5", "0", "3", 64, 48)
+    with pytest.raises(ValueError, match=message):
+        zoom(vp, float(x) if x != "nan" else float("nan"), y, factor)
+
+
+def test_float64_is_exact_down_to_its_pixel_spacing():
+    nx = 1024
+    edge = Fraction(FLOAT64_MIN_PIXEL) * nx  # |C| <= 1: the spacing rule's edge
+    assert float64_is_exact(DeepViewport("-0.5", "0.5", str(float(edge) * 1.001), nx, 768))
+    assert not float64_is_exact(DeepViewport("-0.5", "0.5", str(float(edge) * 0.999), nx, 768))
+    assert not float64_is_exact(DeepViewport("-1.75", "0", str(float(edge) * 1.5), nx, 768))  # |C| scales it
+    assert float64_is_exact(DeepViewport("-0.5", "0", "3", 800, 600))
+
+
+def test_float64_and_perturbation_agree_where_float64_is_called_exact():
+    """Just inside float64's range (seahorse valley), the two kernels draw the same picture."""
+    nx, ny, it = 96, 72, 3000
+    width = f"{FLOAT64_MIN_PIXEL * nx * 1.05:.6e}"
+    vp = DeepViewport("-0.743643887037151", "0.131825904205330", width, nx, ny)
+    assert float64_is_exact(vp)
+    flat = mandelbrot(Viewport(-0.743643887037151, 0.131825904205330, float(width), nx, ny), it, smooth=False)
+    deep = deep_mandelbrot(vp, it, smooth=False)
+    assert np.mean(flat == deep) >= 0.97 and np.mean(np.abs(flat.astype(int) - deep) <= 1) >= 0.98
+
+
+def test_auto_max_iter_grows_with_depth_within_bounds():
+    widths = ["16", "3", "1e-5", "1e-13", "1e-50", "1e-300", "1e-1000", "1e-10000"]
+    caps = [auto_max_iter(w) for w in widths]
+    assert caps == sorted(caps) and caps[0] == caps[1] == 256 and 500_000 < caps[-1] <= 10 ** 6
+    assert 2000 < auto_max_iter("1e-50") < 5000 and 40_000 < auto_max_iter("1e-1000") < 80_000
+    for bad in ("0", "-1", "nan", 1e-5):
+        with pytest.raises(ValueError):
+            auto_max_iter(bad)
+
+
+@pytest.mark.parametrize("guess, k, p", [(("-0.7746728091751297", "-0.13741840173724856"), 18, 10),
+                                         (("-0.7432918908524302", "0.1312405523087976"), 24, 2)])
+def test_misiurewicz_points_meet_their_definition(guess, k, p):
+    """A root of f^(k+p)(0) - f^k(0) to the digits asked for: one more Newton step, taken here
+    in MPFR at twice the precision, moves it by less than its last digit; and k, p are the least
+    such (the preperiod and period are exact)."""
+    digits = 300
+    re_, im_ = misiurewicz_point(*guess, k, p, digits)
+    with gmpy2.context(precision=2 * digits * 4):
+        c = gmpy2.mpc(gmpy2.mpfr(re_), gmpy2.mpfr(im_))
+        z, dz, orbit = gmpy2.mpc(0), gmpy2.mpc(0), [gmpy2.mpc(0)]
+        for n in range(1, k + p + 1):
+            dz = 2 * z * dz + 1
+            z = z * z + c
+            orbit.append(z)
+            if n == k:
+                dzk = dz
+        step = (orbit[k + p] - orbit[k]) / (dz - dzk)
+        assert abs(step) < abs(c) * gmpy2.mpfr(10) ** (-(digits - 2)), abs(step)
+        scale = abs(orbit[k])
+        assert abs(orbit[k - 1 + p] - orbit[k - 1]) > scale * 1e-6  # not preperiodic earlier
+        assert all(abs(orbit[k + j] - orbit[k]) > scale * 1e-6 for j in range(1, p))  # least period
+    with pytest.raises(ValueError, match="did not converge"):
+        misiurewicz_point("1.5", "1.5", k, p, 40)

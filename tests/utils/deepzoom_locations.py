@@ -5,7 +5,8 @@ Every window is centred near an exactly computed feature of the Mandelbrot set, 
 structure (escaping pixels with varied counts, and for minibrots, interior) at every depth:
 
 * ``seahorse``: the Misiurewicz point M(24, 2) in seahorse valley (preperiod 24, period 2), found
-  by Newton's method on f^(k+p)(0) - f^k(0) = 0 in MPFR; windows at it show its spiralling
+  by Newton's method on f^(k+p)(0) - f^k(0) = 0 in MPFR (``fractalkit.deepzoom.misiurewicz_point``,
+  checked against that definition in the tests); windows at it show its spiralling
   dendrite (Tan Lei: near a Misiurewicz point M looks like the Julia set J_c);
 * ``spiral``: the Misiurewicz point M(18, 10) near -0.7746806 - 0.1374169i, a ten-armed spiral;
 * ``minibrot``: a nucleus (centre of a hyperbolic component, f^p(0) = 0) near the spiral point,
@@ -27,26 +28,11 @@ import math
 import gmpy2
 from gmpy2 import mpc, mpfr
 
+from fractalkit.deepzoom import misiurewicz_point
+
 __all__ = ["DEPTHS", "windows"]
 
 DEPTHS = [20, 50, 100, 300, 1000]
-
-
-def misiurewicz(c, k, p, steps=100):
-    """Newton's method for f^(k+p)(0) = f^k(0) from c."""
-    eps = mpfr(2) ** (-gmpy2.get_context().precision + 16)
-    for _ in range(steps):
-        z = dz = mpc(0)
-        for n in range(1, k + p + 1):
-            dz = 2 * z * dz + 1
-            z = z * z + c
-            if n == k:
-                zk, dzk = z, dz
-        step = (z - zk) / (dz - dzk)
-        c -= step
-        if abs(step) < eps * abs(c):
-            return c
-    raise RuntimeError("Misiurewicz Newton did not converge")
 
 
 def ball_period(c, r, limit):
@@ -103,8 +89,9 @@ def windows() -> list[dict]:
     minibrots also ``period`` and ``size_over_width``."""
     found = []
     with gmpy2.context(precision=max(DEPTHS) * 4 + 400):
-        seahorse = misiurewicz(mpc(mpfr("-0.7432918908524302"), mpfr("0.1312405523087976")), 24, 2)
-        spiral = misiurewicz(mpc(mpfr("-0.7746728091751297"), mpfr("-0.13741840173724856")), 18, 10)
+        digits = int(gmpy2.get_context().precision * math.log10(2))
+        seahorse = mpc(*map(mpfr, misiurewicz_point("-0.7432918908524302", "0.1312405523087976", 24, 2, digits)))
+        spiral = mpc(*map(mpfr, misiurewicz_point("-0.7746728091751297", "-0.13741840173724856", 18, 10, digits)))
         for depth in DEPTHS:
             found.append(window("seahorse", seahorse, depth, mpc(mpfr("0.137"), mpfr("-0.0571"))))
             found.append(window("spiral", spiral, depth, mpc(mpfr("-0.0923"), mpfr("0.181"))))
