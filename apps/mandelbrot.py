@@ -1,84 +1,205 @@
-"""Mandelbrot explorer: centre, zoom, iterations, colormap, zoom steps, PNG download."""
+"""Mandelbrot explorer at any depth: drag a box on the picture to zoom; centre and width exact in the link."""
 from __future__ import annotations
 
+import base64
+import json
+import math
+from decimal import Decimal
+
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded, show_png
+from gallerykit import COLORMAPS, guarded, shared_figure
 from fractalkit import Viewport, colorize, image_bytes, mandelbrot
+from fractalkit.deepzoom import (DeepViewport, auto_max_iter, deep_mandelbrot, float64_is_exact, misiurewicz_point,
+                                 working_precision, zoom)
 from fractalkit.limits import MAX_ESCAPE_WORK, check
 
 RESOLUTIONS = {"480 × 360": (480, 360), "800 × 600": (800, 600), "1280 × 720": (1280, 720),
                "1920 × 1080": (1920, 1080)}
+HOME = ("-0.5", "0", "3")
+#: Name -> (centre re, centre im, width), exact decimals; a centre may be a Misiurewicz point
+#: (guess re, guess im, preperiod, period), computed to the digits the width needs.
 PRESETS = {
-    "Whole set": (-0.5, 0.0, 0.0),
-    "Seahorse valley": (-0.743643887037151, 0.131825904205330, 3.0),
-    "Elephant valley": (0.2925755, -0.0149977, 2.5),
-    "Mini Mandelbrot": (-1.7687788, -0.0017389, 4.5),
-    "Deep spiral (1e-10)": (-0.743643887037158704752191506114774, 0.131825904205311970493132056385139, 10.5),
+    "Whole set": HOME,
+    "Seahorse valley": ("-0.743643887037151", "0.13182590420533", "0.003"),
+    "Elephant valley": ("0.2925755", "-0.0149977", "0.0095"),
+    "Mini Mandelbrot": ("-1.7687788", "-0.0017389", "0.000095"),
+    "Seahorse valley, 1e-10": ("-0.743643887037158704752191506114774", "0.131825904205311970493132056385139",
+                               "9.5e-11"),
+    "Seahorse spiral M(24,2), 1e-50": (("-0.7432918908524302", "0.1312405523087976", 24, 2), "1e-50"),
+    "Ten-armed spiral M(18,10), 1e-100": (("-0.7746728091751297", "-0.13741840173724856", 18, 10), "1e-100"),
+    "Ten-armed spiral M(18,10), 1e-300": (("-0.7746728091751297", "-0.13741840173724856", 18, 10), "1e-300"),
+    "Seahorse spiral M(24,2), 1e-1000": (("-0.7432918908524302", "0.1312405523087976", 24, 2), "1e-1000"),
 }
 BANDS = 8
+GRID = (48, 36)  # invisible points over the picture: plotly reports a box selection over points
+LINK = ("re", "im", "width", "iter")  # the page's query parameters
 
 
-def _goto_preset():
-    st.session_state.m_re, st.session_state.m_im, st.session_state.m_zoom = PRESETS[st.session_state.m_preset]
+@st.cache_data(max_entries=16, show_spinner=False)
+def preset(name: str) -> tuple[str, str, str]:
+    *centre, width = PRESETS[name]
+    if len(centre) == 1:  # a Misiurewicz point, to 20 digits below the width
+        guess_re, guess_im, k, p = centre[0]
+        centre = misiurewicz_point(guess_re, guess_im, k, p, digits=20 - Decimal(width).adjusted())
+    return centre[0], centre[1], width
 
 
-def _zoom(factor: float):
-    st.session_state.m_zoom = float(np.clip(st.session_state.m_zoom + np.log10(factor), 0.0, 13.0))
+def log10_width(width: str) -> float:
+    """log10 of a decimal width, without float64's range (1e-1000 -> -1000.0)."""
+    d = Decimal(width)
+    return d.adjusted() + math.log10(float(d.scaleb(-d.adjusted())))
 
 
-def _state(key, value):
-    if key not in st.session_state:
-        st.session_state[key] = value
+def viewport() -> DeepViewport:
+    nx, ny = RESOLUTIONS[st.session_state.m_res]
+    return DeepViewport(st.session_state.m_re.strip(), st.session_state.m_im.strip(),
+                        st.session_state.m_width.strip(), nx, ny)
+
+
+def go_to(vp: DeepViewport) -> None:
+    st.session_state.m_re, st.session_state.m_im, st.session_state.m_width = vp.center_re, vp.center_im, vp.width
+
+
+def _goto_preset() -> None:
+    re_, im_, width = preset(st.session_state.m_preset)
+    st.session_state.m_re, st.session_state.m_im, st.session_state.m_width = re_, im_, width
+
+
+def _zoom(x: float | None, y: float | None, factor: float) -> None:
+    try:
+        vp = viewport()
+        go_to(zoom(vp, (vp.nx - 1) / 2 if x is None else x, (vp.ny - 1) / 2 if y is None else y, factor))
+    except ValueError as exc:
+        st.session_state.m_error = f"Cannot zoom there: {exc}"
+
+
+def _zoom_from_picture() -> None:
+    """A box dragged on the picture becomes the new window (its larger side, at the image's aspect)."""
+    sel = st.session_state.m_pick["selection"]
+    nx, ny = RESOLUTIONS[st.session_state.m_res]
+    for box in sel.get("box") or []:
+        (x0, x1), (y0, y1) = sorted(box["x"][:2]), sorted(box["y"][:2])
+        span = max(x1 - x0, (y1 - y0) * nx / ny)
+        if span >= 2:
+            return _zoom((x0 + x1) / 2, (y0 + y1) / 2, nx / span)
+
+
+def _from_link() -> None:
+    """A session opened from a shared link starts at the link's window (exact strings)."""
+    q = st.query_params
+    if any(k in q for k in ("re", "im", "width")):
+        st.session_state.m_re, st.session_state.m_im, st.session_state.m_width = (
+            q.get("re", HOME[0]), q.get("im", HOME[1]), q.get("width", HOME[2]))
+    if "iter" in q:
+        st.session_state.m_auto = False
+        try:
+            st.session_state.m_iter = min(10 ** 6, max(16, int(q["iter"])))
+        except ValueError:
+            st.session_state.m_error = f"Ignored the link's iter={q['iter']!r}: not a whole number."
 
 
 @st.cache_data(max_entries=24, show_spinner=False)
-def render(cre, cim, zoom, max_iter, res, cmap) -> tuple[bytes, float]:
+def render(cre: str, cim: str, width: str, max_iter: int, res: str, cmap: str) -> tuple[bytes, float, str]:
+    """PNG (with the exact window in its text chunks), fraction of pixels inside, and the method."""
     nx, ny = RESOLUTIONS[res]
-    vp = Viewport(cre, cim, 3.0 / 10 ** zoom, nx, ny)
+    vp = DeepViewport(cre, cim, width, nx, ny)
     check("pixels x iterations", nx * ny * max_iter, MAX_ESCAPE_WORK, "lower the resolution or iterations")
-    bar = st.progress(0.0, "Rendering…") if nx * ny * max_iter > 3e8 else None
-    rows = np.linspace(0, ny, BANDS + 1).astype(int)
-    parts = []
-    for k in range(BANDS):  # horizontal bands drive the progress bar; same pixel grid
-        r0, r1 = rows[k], rows[k + 1]
-        shift = ((r0 + r1 - 1) / 2 - (ny - 1) / 2) * vp.pixel_size
-        parts.append(mandelbrot(Viewport(cre, cim - shift, vp.width, nx, r1 - r0), max_iter))
+    if float64_is_exact(vp):
+        method = "float64"
+        bar = st.progress(0.0, "Rendering…") if nx * ny * max_iter > 3e8 else None
+        flat = Viewport(float(cre), float(cim), float(width), nx, ny)
+        rows = np.linspace(0, ny, BANDS + 1).astype(int)
+        parts = []
+        for k in range(BANDS):  # horizontal bands drive the progress bar; same pixel grid
+            r0, r1 = rows[k], rows[k + 1]
+            shift = ((r0 + r1 - 1) / 2 - (ny - 1) / 2) * flat.pixel_size
+            parts.append(mandelbrot(Viewport(flat.center_re, flat.center_im - shift, flat.width, nx, r1 - r0),
+                                    max_iter))
+            if bar:
+                bar.progress((k + 1) / BANDS, "Rendering…")
         if bar:
-            bar.progress((k + 1) / BANDS, "Rendering…")
-    if bar:
-        bar.empty()
-    img = np.vstack(parts)
-    inside = float(np.isnan(img).mean())
-    return image_bytes(colorize(img, cmap, log=True)), inside
+            bar.empty()
+        img = np.vstack(parts)
+    else:
+        method = f"perturbation, {working_precision(width, nx, ny):,}-bit reference"
+        img = deep_mandelbrot(vp, max_iter)
+    text = {"center_re": cre, "center_im": cim, "width": width, "max_iter": str(max_iter), "method": method}
+    return image_bytes(colorize(img, cmap, log=True), text=text), float(np.isnan(img).mean()), method
+
+
+@shared_figure
+def picture(key: str, _png: bytes, nx: int, ny: int) -> go.Figure:
+    """The picture as a plotly image over pixel coordinates (x right, y down, pixel centres at integers),
+    with a grid of invisible points for box selections."""
+    fig = go.Figure(go.Image(source="data:image/png;base64," + base64.b64encode(_png).decode(), x0=0, dx=1, y0=0,
+                             dy=1, hoverinfo="skip"))
+    gx, gy = np.meshgrid(np.linspace(0, nx - 1, GRID[0]), np.linspace(0, ny - 1, GRID[1]))
+    fig.add_scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", hoverinfo="none", showlegend=False,
+                    marker=dict(size=14, opacity=0), selected=dict(marker=dict(opacity=0)),
+                    unselected=dict(marker=dict(opacity=0)))
+    fig.update_layout(dragmode="select", margin=dict(l=0, r=0, t=0, b=0), height=round(760 * ny / nx),
+                      xaxis=dict(visible=False, range=[-0.5, nx - 0.5]),
+                      yaxis=dict(visible=False, range=[ny - 0.5, -0.5], scaleanchor="x"))
+    return fig
 
 
 st.title("Mandelbrot explorer")
-st.caption("z ← z² + c from z = 0; colour is the smooth escape count. float64 arithmetic allows "
-           "zooms to about 10¹³.")
+st.caption("z ← z² + c from z = 0; colour is the smooth escape count. Drag a box on the picture to zoom into "
+           "it; the buttons zoom ×4 about the centre. float64 while it is exact, then perturbation around one reference "
+           "orbit in MPFR (rebasing, bilinear approximation, extended exponents), to widths of 1e-10000.")
 
-_state("m_re", -0.5)
-_state("m_im", 0.0)
-_state("m_zoom", 0.0)
+for key, value in (("m_re", HOME[0]), ("m_im", HOME[1]), ("m_width", HOME[2]), ("m_auto", True), ("m_iter", 256)):
+    st.session_state.setdefault(key, value)
+if "m_linked" not in st.session_state:
+    st.session_state.m_linked = True
+    _from_link()
 
 with st.sidebar:
-    preset = st.selectbox("Preset", list(PRESETS), key="m_preset")
+    st.selectbox("Preset", list(PRESETS), key="m_preset")
     st.button("Go to preset", width="stretch", on_click=_goto_preset)
-    st.number_input("Centre (real)", -2.5, 1.5, key="m_re", format="%.15f", step=1e-3)
-    st.number_input("Centre (imaginary)", -1.5, 1.5, key="m_im", format="%.15f", step=1e-3)
-    st.slider("Zoom (log₁₀)", 0.0, 13.0, key="m_zoom", step=0.25)
+    st.text_input("Centre, real part", key="m_re", help="An exact decimal, any number of digits.")
+    st.text_input("Centre, imaginary part", key="m_im")
+    st.text_input("Width", key="m_width", help="A positive decimal: 3 shows the whole set, 1e-300 is deep.")
     c1, c2 = st.columns(2)
-    c1.button("Zoom in ×4", width="stretch", on_click=_zoom, args=(4.0,))
-    c2.button("Zoom out ×4", width="stretch", on_click=_zoom, args=(0.25,))
-    max_iter = st.slider("Iterations", 16, 5000, 256, step=16, key="m_iter")
+    c1.button("Zoom in ×4", width="stretch", on_click=_zoom, args=(None, None, 4.0))
+    c2.button("Zoom out ×4", width="stretch", on_click=_zoom, args=(None, None, 0.25))
+    st.toggle("Iterations from the depth", key="m_auto",
+              help="256 for the whole set, 60 more per decade of zoom; switch off to set them yourself.")
+    st.number_input("Iterations", 16, 10 ** 6, step=256, key="m_iter", disabled=st.session_state.m_auto)
     res = st.selectbox("Resolution", list(RESOLUTIONS), index=1, key="m_res")
     cmap = st.selectbox("Colormap", COLORMAPS, key="m_cmap")
 
+if message := st.session_state.pop("m_error", None):
+    st.warning(message)
+
 with guarded():
-    png, inside = render(float(st.session_state.m_re), float(st.session_state.m_im),
-                         float(st.session_state.m_zoom), int(max_iter), res, cmap)
-    width = 3.0 / 10 ** st.session_state.m_zoom
-    show_png(png, f"centre {st.session_state.m_re:.15f} {st.session_state.m_im:+.15f}i · "
-                  f"width {width:.3g} · {inside:.1%} of pixels inside")
-    st.download_button("Download PNG", png, file_name="mandelbrot.png", mime="image/png")
+    vp = viewport()
+    max_iter = auto_max_iter(vp.width) if st.session_state.m_auto else int(st.session_state.m_iter)
+    deep = not float64_is_exact(vp)
+    with st.spinner(f"Perturbation render, width {vp.width.strip()}: reference orbit in MPFR, then "
+                    f"{vp.nx} × {vp.ny} pixels…" if deep else "Rendering…", show_time=deep):
+        png, inside, method = render(vp.center_re, vp.center_im, vp.width, max_iter, res, cmap)
+    st.query_params.update(re=vp.center_re, im=vp.center_im, width=vp.width)
+    if st.session_state.m_auto:
+        st.query_params.pop("iter", None)
+    else:
+        st.query_params["iter"] = str(max_iter)
+
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Width", f"{Decimal(vp.width):.3g}")
+    m2.metric("Magnification", f"10^{math.log10(3) - log10_width(vp.width):.1f}", help="3 / width: the whole set is 1×.")
+    m3.metric("Iterations", f"{max_iter:,}" + (" (auto)" if st.session_state.m_auto else ""))
+    m4.metric("Arithmetic", method.split(",")[0], help=method)
+    st.plotly_chart(picture(f"{vp}|{max_iter}|{cmap}", png, vp.nx, vp.ny), key="m_pick", on_select=_zoom_from_picture,
+                    selection_mode="box", config={"displayModeBar": False}, width="stretch")
+    st.caption(f"{inside:.1%} of pixels inside (black) · {method} · this view's address holds its exact centre "
+               "and width: copy it to share the view.")
+    d1, d2 = st.columns(2)
+    d1.download_button("Download PNG", png, file_name="mandelbrot.png", mime="image/png",
+                       help="The exact centre, width and iterations are in the PNG's text chunks.")
+    d2.download_button("Download the view (JSON)", json.dumps(
+        {"center_re": vp.center_re, "center_im": vp.center_im, "width": vp.width, "max_iter": max_iter,
+         "nx": vp.nx, "ny": vp.ny}, indent=1), file_name="mandelbrot-view.json", mime="application/json")

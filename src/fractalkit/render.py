@@ -52,15 +52,47 @@ def colorize(values: np.ndarray, cmap: str = "magma", vmin: float | None = None,
     return lut[to_indices(values, vmin, vmax, 255, log)]
 
 
-def image_bytes(rgb: np.ndarray, fmt: str = "PNG", quality: int = 90) -> bytes:
-    """Encode an ``(ny, nx)`` or ``(ny, nx, 3)`` uint8 array as PNG or JPEG bytes."""
+def image_bytes(rgb: np.ndarray, fmt: str = "PNG", quality: int = 90, text: dict | None = None) -> bytes:
+    """Encode an ``(ny, nx)`` or ``(ny, nx, 3)`` uint8 array as PNG or JPEG bytes.
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray
+        Uint8 ``(ny, nx)`` grey or ``(ny, nx, 3)`` RGB.
+    fmt : str
+        ``"PNG"`` (lossless, compression level 3) or ``"JPEG"``.
+    quality : int
+        JPEG quality.
+    text : dict of str to str, optional
+        PNG only: key/value pairs stored as ``iTXt`` chunks (read back with Pillow's
+        ``Image.open(...).text``), e.g. the exact viewport a picture shows.
+
+    Returns
+    -------
+    bytes
+        The encoded file.
+
+    Raises
+    ------
+    ValueError
+        If ``fmt`` is neither, or ``text`` is given for JPEG.
+    """
     fmt = fmt.upper()
     if fmt not in ("PNG", "JPEG"):
         raise ValueError("fmt must be PNG or JPEG")
+    if text and fmt != "PNG":
+        raise ValueError("text is stored in PNG files only")
     buf = io.BytesIO()
     img = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8))
     if fmt == "PNG":
-        img.save(buf, "PNG", compress_level=3)
+        info = None
+        if text:
+            from PIL.PngImagePlugin import PngInfo
+
+            info = PngInfo()
+            for key, value in text.items():
+                info.add_itxt(str(key), str(value))
+        img.save(buf, "PNG", compress_level=3, pnginfo=info)
     else:
         img.save(buf, "JPEG", quality=int(quality))
     return buf.getvalue()

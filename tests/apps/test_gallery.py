@@ -101,21 +101,50 @@ def test_3d_views_use_the_chosen_colours(page, setup, colour):
 
 def test_huge_mandelbrot_request_is_refused_clearly():
     at = start("mandelbrot.py")
-    at.slider(key="m_iter").set_value(5000)
+    at.toggle(key="m_auto").set_value(False).run()
+    at.number_input(key="m_iter").set_value(10 ** 6)
     at.selectbox(key="m_res").set_value("1920 × 1080")
     at.run()
     assert_ok(at)
     assert any("too large" in e.value for e in at.error)
 
 
-def test_mandelbrot_zoom_buttons_and_presets():
+def test_mandelbrot_zoom_buttons_and_presets_keep_exact_decimals():
     at = start("mandelbrot.py")
     at.button[1].click().run()  # zoom in x4
-    assert at.slider(key="m_zoom").value == pytest.approx(np.log10(4))
-    at.selectbox(key="m_preset").set_value("Seahorse valley")
+    assert at.text_input(key="m_width").value == "0.75" and at.text_input(key="m_re").value == "-0.5"
+    at.button[2].click().run()  # and out again
+    assert at.text_input(key="m_width").value == "3"
+    at.selectbox(key="m_preset").set_value("Seahorse valley, 1e-10")
     at.button[0].click().run()
-    assert at.number_input(key="m_re").value == pytest.approx(-0.743643887037151)
+    assert at.text_input(key="m_re").value == "-0.743643887037158704752191506114774"  # all 33 digits
+    at.selectbox(key="m_preset").set_value("Ten-armed spiral M(18,10), 1e-100")
+    at.button[0].click().run()
     assert_ok(at)
+    assert len(at.text_input(key="m_re").value) > 110 and at.text_input(key="m_width").value == "1e-100"
+    assert [m.value for m in at.metric][1:4] == ["10^100.5", "6,129 (auto)", "perturbation"]
+    at.button[1].click().run()
+    assert at.text_input(key="m_width").value == "2.5e-101" and at.query_params["width"] == "2.5e-101"
+
+
+def test_mandelbrot_opens_a_shared_link_exactly_and_refuses_a_bad_one():
+    re_ = "-0.77467280917512970011114632736940367956" + "3" * 60
+    at = AppTest.from_file(str(APPS_DIR / "mandelbrot.py"), default_timeout=TIMEOUT)
+    at.query_params.update(re=re_, im="-0.137418401737248557731458541510653911", width="1e-60", iter="5000")
+    at.run()
+    assert_ok(at)
+    assert at.text_input(key="m_re").value == re_ and at.query_params["re"] == re_
+    assert at.toggle(key="m_auto").value is False and at.number_input(key="m_iter").value == 5000
+    assert [m.value for m in at.metric][2:4] == ["5,000", "perturbation"] and not at.error
+    at.text_input(key="m_width").set_value("-1e-5").run()
+    assert_ok(at)
+    assert [e.value for e in at.error] == ["Invalid input: width must be positive, got -0.00001"]
+    assert at.query_params["width"] == "1e-60"  # the link still holds the last good view
+    bad = AppTest.from_file(str(APPS_DIR / "mandelbrot.py"), default_timeout=TIMEOUT)
+    bad.query_params.update(re="nan", width="3")
+    bad.run()
+    assert_ok(bad)
+    assert any("center_re must be a finite decimal number" in e.value for e in bad.error)
 
 
 def test_julia_gif():

@@ -85,6 +85,37 @@ def test_every_gallery_page_opens_without_an_error(dev_stack, page, title):
     page.screenshot(path=str(ARTIFACTS / f"streamlit-{slug}.png"))
 
 
+def test_mandelbrot_explorer_zooms_into_a_box_dragged_on_the_picture(dev_stack, page):
+    """Issue 30: drag a box on the picture; the new window is that box, exactly, and the address
+    bar holds it (a link to share)."""
+    page.goto(dev_stack.url("streamlit", "/mandelbrot?re=-0.75&im=0.1&width=0.5"), wait_until="domcontentloaded")
+    try:
+        wait_shown(page, FIGURE, RENDER_TIMEOUT_MS, reload_after_ms=120_000, state="visible")
+    except TourTimeout as e:
+        raise AssertionError(f"{e}\n{_streamlit_state(dev_stack)}") from e
+    width = page.locator("[data-testid='stMetricValue']").first
+    assert width.inner_text() == "0.5"
+    area = page.locator("[data-testid='stPlotlyChart'] .nsewdrag").first.bounding_box()
+    scale = 800 / area["width"]  # image pixels per screen pixel (800 x 600 picture)
+    x0, y0 = area["x"] + area["width"] * 0.75, area["y"] + area["height"] * 0.25
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + 50, y0 + 30, steps=8)
+    page.mouse.move(x0 + 100, y0 + 60, steps=8)  # a box 100 screen px wide
+    page.mouse.up()
+    page.wait_for_function("() => new URL(location).searchParams.get('width') !== '0.5'", timeout=60_000)
+    params = dict(p.split("=", 1) for p in page.url.split("?", 1)[1].split("&"))
+    # box centre in image pixels (pixel centres at integers), then the window's own formula
+    cx, cy = (0.75 * area["width"] + 50) * scale - 0.5, (0.25 * area["height"] + 30) * scale - 0.5
+    pixel = 0.5 / 800
+    assert float(params["width"]) == pytest.approx(0.5 * 100 * scale / 800, rel=0.03)
+    assert float(params["re"]) == pytest.approx(-0.75 + (cx - 399.5) * pixel, abs=3 * pixel)
+    assert float(params["im"]) == pytest.approx(0.1 - (cy - 299.5) * pixel, abs=3 * pixel)
+    width.filter(has_text=re.compile(r"^0\.0")).wait_for(timeout=60_000)
+    assert page.locator(ERRORS).count() == 0
+    page.screenshot(path=str(ARTIFACTS / "streamlit-mandelbrot-zoomed.png"))
+
+
 def test_jupyterlab_login_open_notebook_run_first_cell(dev_stack, page):
     page.goto(dev_stack.login_url(), wait_until="domcontentloaded")  # the URL the log prints
     page.wait_for_url(re.compile(r"/lab(\?|$)"), timeout=60_000)

@@ -77,7 +77,7 @@ def test_the_image_alone_serves_the_gallery(image):
         assert home.ok, home.errors
         assert "Branching tree" in _headings(home)
         mandel = sess.run_page("mandelbrot")
-        assert mandel.ok and mandel.media, mandel.errors
+        assert mandel.ok and mandel.pictures, mandel.errors
 
 
 def test_streamlit_app_picks_the_home_page_and_an_unknown_one_stops_the_start(image):

@@ -79,7 +79,7 @@ def test_twenty_concurrent_sessions_see_what_a_lone_session_sees(prod_streamlit,
     with StreamlitSession(base) as lone:
         reference = [lone.run_page(page), lone.run_page(page)]
     assert all(r.ok for r in reference), [r.errors for r in reference]
-    assert reference[0].elements > 0 and reference[0].media, "the page showed no image"
+    assert reference[0].elements > 0 and reference[0].pictures, "the page showed no image"
 
     results = concurrent_sessions(base, page, SESSIONS, reruns=1)
     lost = [repr(r) for r in results if isinstance(r, BaseException)]
@@ -297,5 +297,5 @@ def test_one_process_comes_up_healthy_and_serves(prod_streamlit):
     with StreamlitSession(base) as tab:
         for page in PAGES:
             r = tab.run_page(page)
-            assert r.ok and r.media, (page, r.errors)
+            assert r.ok and r.pictures, (page, r.errors)
         assert tab.http.cookies.get("FRACTAL_REPLICA"), "the balancer set no affinity cookie"

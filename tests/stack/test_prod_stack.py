@@ -174,7 +174,8 @@ def test_kill_9_heals_within_30s(prod, service):
 def test_huge_render_stays_within_memory_limit(prod):
     code = ("from streamlit.testing.v1 import AppTest\n"
             "at = AppTest.from_file('apps/mandelbrot.py', default_timeout=300).run()\n"
-            "at.slider(key='m_iter').set_value(5000); at.selectbox(key='m_res').set_value('1920 × 1080'); at.run()\n"
+            "at.toggle(key='m_auto').set_value(False).run(); at.number_input(key='m_iter').set_value(10**6)\n"
+            "at.selectbox(key='m_res').set_value('1920 × 1080'); at.run()\n"
             "assert not at.exception and any('too large' in e.value for e in at.error)\n"
             "at = AppTest.from_file('apps/dla.py', default_timeout=300).run()\n"
             "at.slider(key='d_particles').set_value(50000); at.run()\n"

@@ -47,7 +47,8 @@ def assert_ok(at) -> None:
 
 
 def controls(at):
-    """(widget, min value, max value) for every bounded control on the page."""
+    """(widget, min value, max value) for every bounded control on the page a visitor can change
+    now (a disabled one, such as the explorer's iterations while they follow the depth, is not)."""
     out = []
     for s in at.slider:
         out.append((s, s.min, s.max) if not isinstance(s.value, (tuple, list)) else (s, (s.min, s.min), (s.max, s.max)))
@@ -64,7 +65,7 @@ def controls(at):
         out.append((s, s.options[0], s.options[-1]))
     for c in [*at.checkbox, *at.toggle]:
         out.append((c, False, True))
-    return out
+    return [(w, lo, hi) for w, lo, hi in out if not w.disabled]
 
 
 def coerce(w, label):

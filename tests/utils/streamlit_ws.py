@@ -18,6 +18,7 @@ Used by the load tests (tests/stack/test_load.py, tests/swarm/) and the load ben
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -77,6 +78,15 @@ class Run:
     retried: list = field(default_factory=list)
     elements: int = 0
     shown: list = field(default_factory=list)
+
+    @property
+    def pictures(self) -> int:
+        """Images the page showed: media files fetched, and images inside Plotly figures (data
+        URIs, as the Mandelbrot explorer's picture, which is a figure so that it can be clicked)."""
+        return len(self.media) + sum(
+            1 for el in self.shown if el.WhichOneof("type") == "plotly_chart"
+            for trace in json.loads(el.plotly_chart.spec).get("data", [])
+            if trace.get("type") == "image" and str(trace.get("source", "")).startswith("data:image/"))
 
 
 def _media_urls(msg: Message, out: list[str]) -> None:
