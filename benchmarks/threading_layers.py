@@ -73,7 +73,7 @@ def main(argv=None) -> int:
 
     ratios = {layer: {"no shortcuts": [], "shortcuts": []} for layer in LAYERS}
     for n in range(args.rounds):
-        c_time, reason = c_mandelbrot(args.threads, FRAME, args.reps)
+        c_time, reason, _ = c_mandelbrot(args.threads, FRAME, args.reps)
         if c_time is None:
             print(f"C baseline unavailable: {reason}", file=sys.stderr)
             return 1

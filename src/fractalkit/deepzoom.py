@@ -751,7 +751,7 @@ def _plain(d: Decimal) -> str:
 
 
 def float64_is_exact(viewport: DeepViewport) -> bool:
-    """Whether the float64 kernel (:func:`fractalkit.mandelbrot`) renders this window exactly enough.
+    """Whether the float64 kernel (:func:`~fractalkit.escape.mandelbrot`) renders this window exactly enough.
 
     True when the pixel spacing ``width / nx`` is at least :data:`FLOAT64_MIN_PIXEL` times
     ``max(1, |C|)``: neighbouring pixels then differ in their 28 leading bits, and float64's
@@ -894,12 +894,12 @@ def misiurewicz_point(guess_re: str, guess_im: str, preperiod: int, period: int,
     preperiod, period : int
         ``k >= 1`` and ``p >= 1``.
     digits : int
-        Significant digits of the result, 10 to :data:`MAX_DIGITS`.
+        Significant digits of the result, 10 to ``MAX_DIGITS`` (10 000).
 
     Returns
     -------
     (str, str)
-        Real and imaginary parts, decimal strings in exponent notation.
+        Real and imaginary parts, plain decimal strings (no exponent).
 
     Raises
     ------
@@ -920,7 +920,7 @@ def misiurewicz_point(guess_re: str, guess_im: str, preperiod: int, period: int,
 
     >>> re_, im_ = misiurewicz_point("-0.7746728091751297", "-0.13741840173724856", 18, 10, 40)
     >>> re_[:20], im_[:20]
-    ('-7.74672809175129700', '-1.37418401737248557')
+    ('-0.77467280917512970', '-0.13741840173724855')
     """
     for name, v, lo, hi in (("preperiod", preperiod, 1, 10_000), ("period", period, 1, 10_000),
                             ("digits", digits, 10, MAX_DIGITS)):
@@ -943,6 +943,7 @@ def misiurewicz_point(guess_re: str, guess_im: str, preperiod: int, period: int,
             step = (z - zk) / (dz - dzk)
             c -= step
             if abs(step) <= eps * abs(c):
-                return format(c.real, f".{digits - 1}e"), format(c.imag, f".{digits - 1}e")
+                return (_plain(Decimal(format(c.real, f".{digits - 1}e"))),
+                        _plain(Decimal(format(c.imag, f".{digits - 1}e"))))
     raise ValueError(f"Newton's method did not converge to a Misiurewicz point M({k}, {p}) from "
                      f"{guess_re} {guess_im}i: start closer to it")

@@ -118,7 +118,7 @@ def test_mandelbrot_zoom_buttons_and_presets_keep_exact_decimals():
     at.selectbox(key="m_preset").set_value("Seahorse valley, 1e-10")
     at.button[0].click().run()
     assert at.text_input(key="m_re").value == "-0.743643887037158704752191506114774"  # all 33 digits
-    at.selectbox(key="m_preset").set_value("Ten-armed spiral M(18,10), 1e-100")
+    at.selectbox(key="m_preset").set_value("Spirals at M(18,10), 1e-100")
     at.button[0].click().run()
     assert_ok(at)
     assert len(at.text_input(key="m_re").value) > 110 and at.text_input(key="m_width").value == "1e-100"
