@@ -106,8 +106,8 @@ def render(cre: str, cim: str, width: str, max_iter: int, res: str, cmap: str) -
     """PNG (with the exact window in its text chunks), fraction of pixels inside, and the method."""
     nx, ny = RESOLUTIONS[res]
     vp = DeepViewport(cre, cim, width, nx, ny)
-    check("pixels x iterations", nx * ny * max_iter, MAX_ESCAPE_WORK, "lower the resolution or iterations")
-    if float64_is_exact(vp):
+    if float64_is_exact(vp):  # (deep_mandelbrot checks its own cap, fractalkit.limits.MAX_DEEP_WORK)
+        check("pixels x iterations", nx * ny * max_iter, MAX_ESCAPE_WORK, "lower the resolution or iterations")
         method = "float64"
         bar = st.progress(0.0, "Rendering…") if nx * ny * max_iter > 3e8 else None
         flat = Viewport(float(cre), float(cim), float(width), nx, ny)

@@ -83,7 +83,7 @@ import numpy as np
 # The float64 kernels' bail-out, smooth count, row stripes and grid and work caps.
 from .escape import _STRIPES, BAILOUT2, _smooth
 from .escape import _validate as _validate_grid
-from .limits import check, check_positive_int
+from .limits import MAX_DEEP_WORK, MAX_ESCAPE_WORK, check, check_positive_int
 
 __all__ = ["DeepViewport", "MAX_DIGITS", "MIN_WIDTH_EXPONENT", "MAX_REFERENCE_WORK", "FLOAT64_MIN_PIXEL",
            "working_precision", "reference_orbit", "deep_mandelbrot", "float64_is_exact", "auto_max_iter", "zoom",
@@ -157,7 +157,7 @@ def _parse_decimal(name: str, value) -> Decimal:
     return Decimal(text)
 
 
-def _validate(viewport: DeepViewport, max_iter: int):
+def _validate(viewport: DeepViewport, max_iter: int, work: int = MAX_DEEP_WORK):
     if not isinstance(viewport, tuple) or len(viewport) != 5:
         raise ValueError(f"viewport must be a DeepViewport(center_re, center_im, width, nx, ny), got {viewport!r}")
     cre, cim, width, nx, ny = viewport
@@ -174,7 +174,7 @@ def _validate(viewport: DeepViewport, max_iter: int):
         raise ValueError(f"width must be at most {MAX_COORDINATE}, got {dw:.6g}")
     if dw.adjusted() < MIN_WIDTH_EXPONENT:
         raise ValueError(f"width must be at least 1e{MIN_WIDTH_EXPONENT}, got {dw:.6g}")
-    nx, ny, max_iter = _validate_grid(nx, ny, max_iter)  # the float64 kernels' grid and work caps
+    nx, ny, max_iter = _validate_grid(nx, ny, max_iter, work)  # the float64 kernels' grid caps
     return str(dre), str(dim), dw, nx, ny, max_iter
 
 
@@ -679,7 +679,8 @@ def deep_mandelbrot(viewport: DeepViewport, max_iter: int = 1000, *, smooth: boo
         more than ``MAX_DIGITS`` significant digits), the centre is outside [-16, 16]^2, the
         width is not in [1e-10000, 16], or the grid or ``max_iter`` is out of range.
     fractalkit.limits.WorkLimitError
-        If pixels, pixels x ``max_iter``, or the reference's bits x iterations exceed their caps.
+        If pixels, pixels x ``max_iter`` (``fractalkit.limits.MAX_DEEP_WORK`` with BLA, ``MAX_ESCAPE_WORK``
+        without), or the reference's bits x iterations exceed their caps.
 
     References
     ----------
@@ -711,7 +712,7 @@ def deep_mandelbrot(viewport: DeepViewport, max_iter: int = 1000, *, smooth: boo
 
 def _kernel_args(viewport: DeepViewport, max_iter: int, bla: bool):
     """Validated inputs of :func:`_deep_kernel` (all but ``smooth`` and ``out``), and the shape."""
-    cre, cim, width, nx, ny, max_iter = _validate(viewport, max_iter)
+    cre, cim, width, nx, ny, max_iter = _validate(viewport, max_iter, MAX_DEEP_WORK if bla else MAX_ESCAPE_WORK)
     prec = working_precision(width, nx, ny)
     orbit = reference_orbit(cre, cim, max_iter, prec)
     with gmpy2.context(precision=prec):

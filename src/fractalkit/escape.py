@@ -70,13 +70,12 @@ class Viewport(NamedTuple):
         )
 
 
-def _validate(nx: int, ny: int, max_iter: int) -> tuple[int, int, int]:
+def _validate(nx: int, ny: int, max_iter: int, work: int = MAX_ESCAPE_WORK) -> tuple[int, int, int]:
     nx = check_positive_int("nx (pixels across)", nx, 1, 16384)
     ny = check_positive_int("ny (pixels down)", ny, 1, 16384)
     max_iter = check_positive_int("max_iter", max_iter, 1, 1_000_000)
     check("pixels", nx * ny, MAX_PIXELS, "lower the resolution")
-    check("pixels x iterations", nx * ny * max_iter, MAX_ESCAPE_WORK,
-          "lower the resolution or the iteration count")
+    check("pixels x iterations", nx * ny * max_iter, work, "lower the resolution or the iteration count")
     return nx, ny, max_iter
 
 

@@ -182,8 +182,10 @@ def test_exact_decimal_inputs_are_accepted():
 
 def test_work_caps():
     vp = DeepViewport("-0.75", "0.1", "1e-30", 4096, 4096)
-    with pytest.raises(WorkLimitError, match="pixels x iterations"):
-        deep_mandelbrot(vp, 1000)
+    with pytest.raises(WorkLimitError, match="pixels x iterations .* cap of 200,000,000,000"):
+        deep_mandelbrot(vp, 20_000)  # MAX_DEEP_WORK
+    with pytest.raises(WorkLimitError, match="pixels x iterations .* cap of 4,000,000,000"):
+        deep_mandelbrot(vp, 1000, bla=False)  # without BLA, the float64 kernels' cap
     with pytest.raises(ValueError, match="max_iter"):
         deep_mandelbrot(DeepViewport("-0.75", "0.1", "1e-30", 4, 4), 1_000_001)
     with pytest.raises(WorkLimitError, match="reference bits x iterations"):
