@@ -56,7 +56,9 @@ def c_mandelbrot(threads: int, frame, reps: int, source: str = "mandelbrot.c"):
 
 def warm_cache_first_call() -> tuple[float, float]:
     """Seconds for import + first Mandelbrot call in a fresh process: cold cache, then warm cache."""
-    code = ("import time; t0 = time.perf_counter(); import fractalkit as f;"
+    # configure_runtime as the images' start-up hook does: this process's NUMBA_THREADING_LAYER=tbb
+    # reaches the child, which cannot load TBB without it ("No threading layer could be loaded")
+    code = ("import time; t0 = time.perf_counter(); import fractalkit as f; f.configure_runtime();"
             "f.mandelbrot(f.Viewport(-0.5, 0, 3, 64, 48), 64); print(time.perf_counter() - t0)")
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}

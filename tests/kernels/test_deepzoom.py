@@ -29,13 +29,16 @@ SAMPLES = 40  # per window; three windows per depth
 @pytest.fixture(scope="module")
 def locations(request) -> list[dict]:
     """The test windows: computed in MPFR (about a minute), then kept in pytest's cache under a
-    key of the generator's source, so a change to it computes them again."""
+    key of the generator's source, so a change to it computes them again (every time when the cache
+    is off, ``-p no:cacheprovider``)."""
     source = inspect.getsource(deepzoom_locations).encode()
     key = f"fractalkit/deepzoom-locations-{hashlib.sha256(source).hexdigest()[:16]}"
-    found = request.config.cache.get(key, None)
+    cache = getattr(request.config, "cache", None)
+    found = cache.get(key, None) if cache else None
     if found is None:
         found = deepzoom_locations.windows()
-        request.config.cache.set(key, found)
+        if cache:
+            cache.set(key, found)
     return found
 
 

@@ -33,3 +33,12 @@ def test_gif_is_animated_palette():
     np.testing.assert_array_equal(np.asarray(im), frames[0])
     im.seek(2)  # Pillow decodes later frames to RGB
     np.testing.assert_array_equal(np.asarray(im.convert("RGB")), palette()[frames[2]])
+
+
+def test_png_text_chunks_carry_exact_strings():
+    """The explorer stores its exact viewport in its PNGs: read back by Pillow, not by us."""
+    centre = "-0.7746728091751297001111463273694036795633" + "7" * 1200
+    png = Image.open(io.BytesIO(image_bytes(np.zeros((3, 4, 3), np.uint8), text={"center_re": centre, "width": "1e-1000"})))
+    assert png.text == {"center_re": centre, "width": "1e-1000"}
+    with pytest.raises(ValueError, match="PNG files only"):
+        image_bytes(np.zeros((3, 4, 3), np.uint8), "JPEG", text={"a": "b"})
