@@ -22,15 +22,17 @@ import os
 import platform
 import subprocess
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
 import numba
 
-import fractalkit as fk
-from fractalkit.deepzoom import (DeepViewport, auto_max_iter, deep_mandelbrot, float64_is_exact, misiurewicz_point,
-                                 reference_orbit, working_precision)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import fractalkit as fk  # noqa: E402
+from kernels import best_of  # noqa: E402  (a warm-up call, then the best of reps)
+from fractalkit.deepzoom import (DeepViewport, auto_max_iter, deep_mandelbrot, float64_is_exact,  # noqa: E402
+                                 misiurewicz_point, reference_orbit, working_precision)
 
 WIDTHS = ["1e-5", "1e-20", "1e-50", "1e-100", "1e-300", "1e-1000"]
 SPIRAL = ("-0.7746728091751297", "-0.13741840173724856", 18, 10)
@@ -58,15 +60,6 @@ print(best)
 """
 
 
-def best_of(fn, reps: int) -> float:
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def fractalshades_seconds(python: str, vp: DeepViewport, max_iter: int) -> tuple[float | None, str]:
     digits = len(vp.center_re) + 10
     try:
@@ -82,7 +75,7 @@ def fractalshades_seconds(python: str, vp: DeepViewport, max_iter: int) -> tuple
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", default="400x300", help="pixels, WxH")
-    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=2, help="timed renders after a warm-up one")
     ap.add_argument("--widths", nargs="+", default=WIDTHS)
     ap.add_argument("--fractalshades", metavar="PYTHON", help="an interpreter with fractalshades installed")
     ap.add_argument("--json", type=Path)
@@ -96,7 +89,6 @@ def main(argv=None) -> int:
           f"{numba.get_num_threads()} threads · {nx}x{ny} px at the spiral M(18,10)\n")
     print(f"{'width':>8} {'iter':>7} {'bits':>6} {'ref (s)':>8} {'BLA (s/MP)':>11} {'no BLA (s/MP)':>14} "
           f"{'BLA gain':>9}  baseline")
-    deep_mandelbrot(DeepViewport(re_, im_, "1e-20", 16, 12), 100)  # compile (or load from the cache)
     for width in args.widths:
         vp = DeepViewport(re_, im_, width, nx, ny)
         it = auto_max_iter(width)
@@ -113,7 +105,6 @@ def main(argv=None) -> int:
         note = ""
         if float64_is_exact(vp):
             flat = fk.Viewport(float(re_), float(im_), float(width), nx, ny)
-            fk.mandelbrot(flat, it)
             t_flat = best_of(lambda: fk.mandelbrot(flat, it), args.reps)
             row["float64_s"] = t_flat
             note = f"float64 kernel {t_flat:.3f} s: perturbation {t_flat / t_bla:.2f}x its speed"
