@@ -35,7 +35,6 @@ PRESETS = {
 }
 BANDS = 8
 GRID = (48, 36)  # invisible points over the picture: plotly reports a box selection over points
-LINK = ("re", "im", "width", "iter")  # the page's query parameters
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
