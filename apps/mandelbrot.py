@@ -14,7 +14,7 @@ from gallerykit import COLORMAPS, guarded, shared_figure
 from fractalkit import Viewport, colorize, image_bytes, mandelbrot
 from fractalkit.deepzoom import (DeepViewport, auto_max_iter, deep_mandelbrot, float64_is_exact, misiurewicz_point,
                                  working_precision, zoom)
-from fractalkit.limits import MAX_ESCAPE_WORK, check
+from fractalkit.limits import MAX_ESCAPE_WORK, WorkLimitError, check
 
 RESOLUTIONS = {"480 × 360": (480, 360), "800 × 600": (800, 600), "1280 × 720": (1280, 720),
                "1920 × 1080": (1920, 1080)}
@@ -35,6 +35,10 @@ PRESETS = {
 }
 BANDS = 8
 GRID = (48, 36)  # invisible points over the picture: plotly reports a box selection over points
+FIELDS = {"center_re": "Centre, real part", "center_im": "Centre, imaginary part", "width": "Width"}
+#: With automatic iterations, a render with this share of pixels inside is redone at 4x (twice at
+#: most): a view of escaping filaments all black at the depth's count needs more.
+AUTO_RAISE_INSIDE = 0.99
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -81,9 +85,11 @@ def _zoom_from_picture() -> None:
     nx, ny = RESOLUTIONS[st.session_state.m_res]
     for box in sel.get("box") or []:
         (x0, x1), (y0, y1) = sorted(box["x"][:2]), sorted(box["y"][:2])
-        span = max(x1 - x0, (y1 - y0) * nx / ny)
-        if span >= 2:
-            return _zoom((x0 + x1) / 2, (y0 + y1) / 2, nx / span)
+        if min(x1 - x0, y1 - y0) < 3 or (x1 - x0 >= nx - 1 and y1 - y0 < ny / 20) or \
+                (y1 - y0 >= ny - 1 and x1 - x0 < nx / 20):  # plotly turns a very thin drag into a band
+            st.session_state.m_error = "That selection was too small or too thin to zoom into: drag a box."
+            return None
+        return _zoom((x0 + x1) / 2, (y0 + y1) / 2, nx / max(x1 - x0, (y1 - y0) * nx / ny))
 
 
 def _from_link() -> None:
@@ -93,11 +99,16 @@ def _from_link() -> None:
         st.session_state.m_re, st.session_state.m_im, st.session_state.m_width = (
             q.get("re", HOME[0]), q.get("im", HOME[1]), q.get("width", HOME[2]))
     if "iter" in q:
-        st.session_state.m_auto = False
         try:
-            st.session_state.m_iter = min(10 ** 6, max(16, int(q["iter"])))
+            asked = int(q["iter"])
         except ValueError:
             st.session_state.m_error = f"Ignored the link's iter={q['iter']!r}: not a whole number."
+            return
+        st.session_state.m_auto = False
+        st.session_state.m_iter = min(10 ** 6, max(16, asked))
+        if st.session_state.m_iter != asked:
+            st.session_state.m_error = (f"The link's iter={asked} is outside 16…1,000,000: using "
+                                        f"{st.session_state.m_iter:,}.")
 
 
 @st.cache_data(max_entries=24, show_spinner=False)
@@ -127,6 +138,20 @@ def render(cre: str, cim: str, width: str, max_iter: int, res: str, cmap: str) -
         img = deep_mandelbrot(vp, max_iter)
     text = {"center_re": cre, "center_im": cim, "width": width, "max_iter": str(max_iter), "method": method}
     return image_bytes(colorize(img, cmap, log=True), text=text), float(np.isnan(img).mean()), method
+
+
+def draw(vp: DeepViewport, max_iter: int, deep: bool) -> tuple[bytes, float, str]:
+    """:func:`render` with a spinner (and the elapsed time for perturbation renders)."""
+    with st.spinner(f"Perturbation render, width {vp.width}, {max_iter:,} iterations: reference orbit in MPFR, "
+                    f"then {vp.nx} × {vp.ny} pixels…" if deep else "Rendering…", show_time=deep):
+        return render(vp.center_re, vp.center_im, vp.width, max_iter, st.session_state.m_res, st.session_state.m_cmap)
+
+
+def field_names(message: str) -> str:
+    """fractalkit's error messages with the sidebar's names for its fields."""
+    for name, label in FIELDS.items():
+        message = message.replace(name, label)
+    return message
 
 
 @shared_figure
@@ -168,21 +193,40 @@ with st.sidebar:
     st.toggle("Iterations from the depth", key="m_auto",
               help="256 for the whole set, 60 more per decade of zoom; switch off to set them yourself.")
     st.number_input("Iterations", 16, 10 ** 6, step=256, key="m_iter", disabled=st.session_state.m_auto)
-    res = st.selectbox("Resolution", list(RESOLUTIONS), index=1, key="m_res")
-    cmap = st.selectbox("Colormap", COLORMAPS, key="m_cmap")
+    st.selectbox("Resolution", list(RESOLUTIONS), index=1, key="m_res")
+    st.selectbox("Colormap", COLORMAPS, key="m_cmap")
 
 if message := st.session_state.pop("m_error", None):
     st.warning(message)
 
 with guarded():
     vp = viewport()
-    max_iter = auto_max_iter(vp.width) if st.session_state.m_auto else int(st.session_state.m_iter)
-    deep = not float64_is_exact(vp)
-    with st.spinner(f"Perturbation render, width {vp.width.strip()}: reference orbit in MPFR, then "
-                    f"{vp.nx} × {vp.ny} pixels…" if deep else "Rendering…", show_time=deep):
-        png, inside, method = render(vp.center_re, vp.center_im, vp.width, max_iter, res, cmap)
+    try:
+        deep = not float64_is_exact(vp)  # validates the three fields
+    except ValueError as exc:
+        st.error(f"Invalid input: {field_names(str(exc))}")
+        if "m_good" not in st.session_state:
+            st.stop()
+        vp = DeepViewport(*st.session_state.m_good, vp.nx, vp.ny)
+        deep = not float64_is_exact(vp)
+        st.caption("Showing the last valid view; the address keeps it too.")
+    auto = st.session_state.m_auto
+    max_iter = auto_max_iter(vp.width) if auto else int(st.session_state.m_iter)
+    png, inside, method = draw(vp, max_iter, deep)
+    asked = max_iter
+    while auto and inside >= AUTO_RAISE_INSIDE and max_iter * 4 <= 10 ** 6:
+        try:  # every pixel at the cap: the view needs more iterations than the depth suggests
+            png, inside, method = draw(vp, max_iter * 4, deep)
+        except WorkLimitError:
+            break
+        max_iter *= 4
+    if max_iter != asked:
+        st.info(f"At {asked:,} iterations {AUTO_RAISE_INSIDE:.0%} or more of the pixels stayed inside, so the "
+                f"automatic count went up to {max_iter:,}" + (" (all still inside)." if inside >= AUTO_RAISE_INSIDE
+                                                                else "."))
+    st.session_state.m_good = (vp.center_re, vp.center_im, vp.width)
     st.query_params.update(re=vp.center_re, im=vp.center_im, width=vp.width)
-    if st.session_state.m_auto:
+    if auto:
         st.query_params.pop("iter", None)
     else:
         st.query_params["iter"] = str(max_iter)
@@ -190,10 +234,11 @@ with guarded():
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Width", f"{Decimal(vp.width):.3g}")
     m2.metric("Magnification", f"10^{math.log10(3) - log10_width(vp.width):.1f}", help="3 / width: the whole set is 1×.")
-    m3.metric("Iterations", f"{max_iter:,}" + (" (auto)" if st.session_state.m_auto else ""))
+    m3.metric("Iterations", f"{max_iter:,}" + (" (auto)" if auto else ""))
     m4.metric("Arithmetic", method.split(",")[0], help=method)
-    st.plotly_chart(picture(f"{vp}|{max_iter}|{cmap}", png, vp.nx, vp.ny), key="m_pick", on_select=_zoom_from_picture,
-                    selection_mode="box", config={"displayModeBar": False}, width="stretch")
+    st.plotly_chart(picture(f"{vp}|{max_iter}|{st.session_state.m_cmap}", png, vp.nx, vp.ny), key="m_pick",
+                    on_select=_zoom_from_picture, selection_mode="box", config={"displayModeBar": False},
+                    width="stretch")
     st.caption(f"{inside:.1%} of pixels inside (black) · {method} · this view's address holds its exact centre "
                "and width: copy it to share the view.")
     d1, d2 = st.columns(2)

@@ -824,8 +824,9 @@ def zoom(viewport: DeepViewport, x: float, y: float, factor: float) -> DeepViewp
     """The window centred on pixel ``(x, y)`` of ``viewport``, ``factor`` times narrower, exactly.
 
     The new centre is ``C + (x - (nx - 1)/2) p - i (y - (ny - 1)/2) p`` with ``p = width / nx``
-    (the pixel centres of :func:`deep_mandelbrot`), computed in decimal arithmetic and written
-    to a thousandth of the new window's pixel; the new width is ``width / factor`` to 6
+    (the pixel centres of :func:`deep_mandelbrot`), computed in decimal arithmetic: the offset
+    is rounded to a thousandth of the new window's pixel, the centre ``C`` keeps every digit it
+    had (zooming about the centre keeps it exactly); the new width is ``width / factor`` to 6
     significant digits. Nothing passes through float64 but ``x``, ``y`` and ``factor``
     themselves (pixel positions and a ratio, exact as given).
 
@@ -869,13 +870,19 @@ def zoom(viewport: DeepViewport, x: float, y: float, factor: float) -> DeepViewp
     if not factor > 0:
         raise ValueError(f"factor must be positive, got {factor!r}")
     with localcontext() as ctx:
-        ctx.prec = max(len(cre), len(cim)) + _places(width, max(nx, ny)) + 40
+        ctx.prec = 60
         new_width = Decimal(f"{width / Decimal(repr(float(factor))):.5e}")
+        if new_width.adjusted() < MIN_WIDTH_EXPONENT or new_width > MAX_COORDINATE:
+            raise ValueError(f"width must be in [1e{MIN_WIDTH_EXPONENT}, {MAX_COORDINATE}]: zooming {width:.6g} by "
+                             f"{factor:g} gives {new_width:.6g}")
+        # the offset from the centre to a thousandth of a new pixel; the centre's own digits are kept
+        places = _places(new_width, max(nx, ny))
+        ctx.prec = max(len(cre), len(cim)) + places + 40
         pixel = width / nx
-        re_ = Decimal(cre) + (Decimal(repr(float(x))) - Decimal(nx - 1) / 2) * pixel
-        im_ = Decimal(cim) - (Decimal(repr(float(y))) - Decimal(ny - 1) / 2) * pixel
-        q = Decimal(1).scaleb(-_places(new_width, max(nx, ny)))
-        out = DeepViewport(_plain(re_.quantize(q)), _plain(im_.quantize(q)), f"{new_width.normalize():g}", nx, ny)
+        q = Decimal(1).scaleb(-places)
+        dre = ((Decimal(repr(float(x))) - Decimal(nx - 1) / 2) * pixel).quantize(q)
+        dim = ((Decimal(repr(float(y))) - Decimal(ny - 1) / 2) * pixel).quantize(q)
+        out = DeepViewport(_plain(Decimal(cre) + dre), _plain(Decimal(cim) - dim), f"{new_width.normalize():g}", nx, ny)
     _validate(out, 1)
     return out
 
@@ -905,8 +912,9 @@ def misiurewicz_point(guess_re: str, guess_im: str, preperiod: int, period: int,
     Raises
     ------
     ValueError
-        If an argument is out of range, or Newton's method does not converge in 200 steps
-        (a guess too far from the point).
+        If an argument is out of range, Newton's method does not converge in 200 steps, or it
+        converges to a root that is not a Misiurewicz point of that preperiod and period (its
+        orbit reaches the cycle earlier, or the cycle attracts): a guess too far from the point.
 
     References
     ----------
@@ -934,9 +942,11 @@ def misiurewicz_point(guess_re: str, guess_im: str, preperiod: int, period: int,
         eps = gmpy2.mpfr(2) ** (-gmpy2.get_context().precision + 16)
         for _ in range(200):
             z = dz = zk = dzk = gmpy2.mpc(0)
+            orbit = [z]
             for n in range(1, k + p + 1):
                 dz = 2 * z * dz + 1
                 z = z * z + c
+                orbit.append(z)
                 if n == k:
                     zk, dzk = z, dz
             if not gmpy2.is_finite(z.real) or dz == dzk:
@@ -944,7 +954,16 @@ def misiurewicz_point(guess_re: str, guess_im: str, preperiod: int, period: int,
             step = (z - zk) / (dz - dzk)
             c -= step
             if abs(step) <= eps * abs(c):
-                return (_plain(Decimal(format(c.real, f".{digits - 1}e"))),
-                        _plain(Decimal(format(c.imag, f".{digits - 1}e"))))
+                # A root can also be a centre or a point of a hyperbolic component, whose orbit
+                # falls into an attracting cycle: M(k, p) has an exact preperiod k and a
+                # repelling p-cycle (Douady-Hubbard).
+                multiplier = abs(gmpy2.mpc(2) ** p * math.prod(orbit[k:k + p], start=gmpy2.mpc(1)))
+                if abs(orbit[k - 1 + p] - orbit[k - 1]) > 1e-6 and multiplier > 1:
+                    return (_plain(Decimal(format(c.real, f".{digits - 1}e"))),
+                            _plain(Decimal(format(c.imag, f".{digits - 1}e"))))
+                raise ValueError(f"Newton's method from {guess_re} {guess_im}i converged to c = "
+                                 f"{complex(c):.6g}, which is not a Misiurewicz point M({k}, {p}) (its orbit "
+                                 f"{'reaches its cycle earlier' if multiplier > 1 else 'falls into an attracting cycle'}"
+                                 "): start closer to the point")
     raise ValueError(f"Newton's method did not converge to a Misiurewicz point M({k}, {p}) from "
                      f"{guess_re} {guess_im}i: start closer to it")

@@ -138,13 +138,29 @@ def test_mandelbrot_opens_a_shared_link_exactly_and_refuses_a_bad_one():
     assert [m.value for m in at.metric][2:4] == ["5,000", "perturbation"] and not at.error
     at.text_input(key="m_width").set_value("-1e-5").run()
     assert_ok(at)
-    assert [e.value for e in at.error] == ["Invalid input: width must be positive, got -0.00001"]
-    assert at.query_params["width"] == "1e-60"  # the link still holds the last good view
+    assert [e.value for e in at.error] == ["Invalid input: Width must be positive, got -0.00001"]
+    assert at.query_params["width"] == "1e-60"  # the link still holds the last good view,
+    assert at.get("plotly_chart") and at.metric[0].value == "1e-60"  # and the page still shows it
     bad = AppTest.from_file(str(APPS_DIR / "mandelbrot.py"), default_timeout=TIMEOUT)
-    bad.query_params.update(re="nan", width="3")
+    bad.query_params.update(re="nan", width="3", iter="5000000")
     bad.run()
     assert_ok(bad)
-    assert any("center_re must be a finite decimal number" in e.value for e in bad.error)
+    assert any("Centre, real part must be a finite decimal number" in e.value for e in bad.error)
+    assert [w.value for w in bad.warning] == ["The link's iter=5000000 is outside 16…1,000,000: using 1,000,000."]
+
+
+def test_mandelbrot_raises_automatic_iterations_when_every_pixel_stays_inside():
+    """A new-user trial found the "Seahorse valley, 1e-10" preset all black: its pixels need over
+    1 000 iterations where the depth's rule gives 730."""
+    at = start("mandelbrot.py")
+    at.selectbox(key="m_preset").set_value("Seahorse valley, 1e-10")
+    at.button[0].click().run()
+    assert_ok(at)
+    assert [i.value for i in at.info] == ["At 730 iterations 99% or more of the pixels stayed inside, so the "
+                                          "automatic count went up to 2,920."]
+    assert at.metric[2].value == "2,920 (auto)"
+    inside = float(at.caption[-1].value.split("%")[0]) / 100
+    assert inside < 0.99
 
 
 def test_julia_gif():

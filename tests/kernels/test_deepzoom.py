@@ -268,6 +268,24 @@ def test_zoom_lands_within_a_thousandth_of_a_pixel_of_the_exact_centre(width, x,
     assert (after.nx, after.ny) == (800, 600) and "e" not in after.center_re + after.center_im
 
 
+def test_zooming_about_the_centre_keeps_every_digit_of_it():
+    """A new-user trial pressed "Zoom in x4" thirty times: the centre was rounded to the digits the
+    first new width needed, and the view drifted 43 000 pixels off the point."""
+    centre = ("-0.743643887037158704752191506114774", "0.131825904205311970493132056385139")
+    vp = DeepViewport(*centre, "3", 800, 600)
+    for _ in range(30):
+        vp = zoom(vp, 399.5, 299.5, 4.0)
+    assert (vp.center_re, vp.center_im) == centre
+    assert abs(Fraction(vp.width) / (Fraction(3) / 4 ** 30) - 1) < Fraction(1, 10 ** 4)  # 6 digits each step
+
+
+def test_zoom_by_huge_factors_is_exact_or_refused_clearly():
+    vp = zoom(DeepViewport("-0.5", "0", "3", 800, 600), 10, 10, 1e50)
+    assert vp.width == "3e-50" and Fraction(vp.center_re) == Fraction(-0.5) + (10 - Fraction(799, 2)) * Fraction(3, 800)
+    with pytest.raises(ValueError, match="width must be in .* gives 1.00000e-10040"):
+        zoom(DeepViewport("-0.5", "0", "1e-9990", 800, 600), 10, 10, 1e50)
+
+
 def test_zooming_in_and_out_at_the_centre_gives_the_same_strings():
     vp = DeepViewport("-1.7490234375", "0.0000152587890625", "1e-300", 640, 480)
     there = zoom(vp, 319.5, 239.5, 4.0)
@@ -280,8 +298,8 @@ def test_zooming_in_and_out_at_the_centre_gives_the_same_strings():
     ((1.0, float("inf"), 4.0), "y must be a finite number"),
     ((1.0, 1.0, 0.0), "factor must be positive"),
     ((1.0, 1.0, -2.0), "factor must be positive"),
-    ((1.0, 1.0, 0.01), "width must be at most 16"),
-    ((1.0, 1.0, 1e30), "width must be at least 1e-10000"),
+    ((1.0, 1.0, 0.01), r"width must be in \[1e-10000, 16\]: zooming 3 by 0.01 gives 300"),
+    ((1.0, 1.0, 1e30), r"width must be in \[1e-10000, 16\]: zooming 1e-9980 by 1e\+30 gives 1.00000e-10010"),
 ])
 def test_zoom_refuses_what_it_cannot_do(args, message):
     x, y, factor = args
@@ -344,3 +362,12 @@ def test_misiurewicz_points_meet_their_definition(guess, k, p):
         assert all(abs(orbit[k + j] - orbit[k]) > scale * 1e-6 for j in range(1, p))  # least period
     with pytest.raises(ValueError, match="did not converge"):
         misiurewicz_point("1.5", "1.5", k, p, 40)
+
+
+@pytest.mark.parametrize("guess, k, p", [(("0.3", "0.5"), 18, 10), (("0.1", "0.1"), 3, 1), (("-0.7", "0.1"), 24, 2)])
+def test_misiurewicz_point_refuses_a_root_that_is_not_one(guess, k, p):
+    """From these guesses (a new-user trial's) Newton's method converges to points of the main
+    cardioid, whose orbits fall into an attracting cycle: roots of f^(k+p)(0) = f^k(0) to the
+    working precision, but not Misiurewicz points. They used to be returned as if they were."""
+    with pytest.raises(ValueError, match=rf"not a Misiurewicz point M\({k}, {p}\)"):
+        misiurewicz_point(*guess, k, p, 30)
