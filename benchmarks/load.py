@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT / "services" / "base"))
 
 import fractal_settings  # noqa: E402
 
-from utils.browser import CHROMIUM_FLAGS, FIGURE  # noqa: E402
+from utils.browser import CHROMIUM_FLAGS, FIGURE, chromium_env  # noqa: E402
 from utils.commands import run  # noqa: E402
 from utils.gallery import PAGE_FILES  # noqa: E402
 from utils.project import project  # noqa: E402
@@ -172,7 +172,8 @@ async def browser_first_figure(url: str) -> float:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+        browser = await pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS,
+                                           env=chromium_env())
         try:
             page = await (await browser.new_context()).new_page()
             t0 = time.monotonic()

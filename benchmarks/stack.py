@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from utils.browser import CHROMIUM_FLAGS, wait_until_streamlit_is_idle  # noqa: E402
+from utils.browser import CHROMIUM_FLAGS, chromium_env, wait_until_streamlit_is_idle  # noqa: E402
 from utils.project import make_project  # noqa: E402
 
 GB = 1e9
@@ -198,7 +198,7 @@ def live_edit_seconds(p) -> float:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
+        b = pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS, env=chromium_env())
         page = b.new_page()
         page.goto(p.url("streamlit"))
         page.get_by_role("heading", name="Branching tree").wait_for(timeout=120_000)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from utils.browser import CHROMIUM_FLAGS
+from utils.browser import CHROMIUM_FLAGS, chromium_env
 from utils.commands import free_port, run
 from utils.engine import (DEFAULT_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE, LOCAL_PYTHON_IMAGE_ARM64, arm64_unavailable,
                           docker_available, require_e2e)
@@ -221,7 +221,7 @@ def browser(docker_engine):
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        b = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS, env=chromium_env())
         try:
             yield b
         finally:

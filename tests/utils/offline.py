@@ -36,8 +36,9 @@ def wait_shown(page, selector: str, timeout_ms: int, reload_after_ms: int | None
 
     ``reload_after_ms``: if nothing is shown by then, reload the page once (what a visitor does)
     and say so on stdout, then wait for the rest of ``timeout_ms``. CI's dev-stack browser tests
-    saw a page's first run never show (its heading included) about once a run; the cause is not
-    found, and the printed notice keeps it visible."""
+    saw a page's first run never show about once a run: Chromium aborted requests when the host's
+    Docker changed its networks (utils.browser.chromium_env now prevents it); the printed notice
+    keeps any recurrence visible."""
     if reload_after_ms is not None and reload_after_ms < timeout_ms:
         try:
             page.locator(selector).first.wait_for(timeout=reload_after_ms, **kw)
