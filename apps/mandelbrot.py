@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 from decimal import Decimal
 
 import numpy as np
@@ -48,12 +47,6 @@ def preset(name: str) -> tuple[str, str, str]:
         guess_re, guess_im, k, p = centre[0]
         centre = misiurewicz_point(guess_re, guess_im, k, p, digits=20 - Decimal(width).adjusted())
     return centre[0], centre[1], width
-
-
-def log10_width(width: str) -> float:
-    """log10 of a decimal width, without float64's range (1e-1000 -> -1000.0)."""
-    d = Decimal(width)
-    return d.adjusted() + math.log10(float(d.scaleb(-d.adjusted())))
 
 
 def viewport() -> DeepViewport:
@@ -233,7 +226,7 @@ with guarded():
 
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Width", f"{Decimal(vp.width):.3g}")
-    m2.metric("Magnification", f"10^{math.log10(3) - log10_width(vp.width):.1f}", help="3 / width: the whole set is 1×.")
+    m2.metric("Magnification", f"10^{float((3 / Decimal(vp.width)).log10()):.1f}", help="3 / width: the whole set is 1×.")
     m3.metric("Iterations", f"{max_iter:,}" + (" (auto)" if auto else ""))
     m4.metric("Arithmetic", method.split(",")[0], help=method)
     st.plotly_chart(picture(f"{vp}|{max_iter}|{st.session_state.m_cmap}", png, vp.nx, vp.ny), key="m_pick",

@@ -151,9 +151,8 @@ def scratch(tmp_path_factory) -> Path:
 def dev_stack(docker_engine, python_image, scratch):
     """The dev stack, built and started once with `up --build --wait`, then every gallery page
     run once, as a server's first visitors do (in a fresh checkout numba compiles the kernels
-    then; on the 2-core CI host, beside the emulated arm64 tests, browser tests of a fresh dev
-    stack waited out their 300 s three times); always torn down (but FRACTAL_KEEP_STACK=1
-    leaves it)."""
+    then, which the browser tests need not wait for); always torn down (but
+    FRACTAL_KEEP_STACK=1 leaves it)."""
     # Here, not at the top: the arm64 test runs pytest with this file inside the streamlit image,
     # which has neither the protocol client's websocket-client nor needs the gallery's pages.
     from utils.gallery import URL_PATHS

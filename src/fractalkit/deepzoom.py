@@ -217,7 +217,7 @@ def working_precision(width, nx: int = 1, ny: int = 1) -> int:
     if not w > 0:
         raise ValueError(f"width must be positive, got {w}")
     # log2(max(nx, ny) / width) from the decimal exponent and leading digits (exact enough).
-    log2_w = (w.adjusted() + math.log10(float(w.scaleb(-w.adjusted())))) * math.log2(10)
+    log2_w = float(w.log10()) * math.log2(10)
     return max(64, 64 + 5 + math.ceil(math.log2(max(nx, ny)) - log2_w))
 
 
@@ -816,7 +816,7 @@ def auto_max_iter(width) -> int:
     w = _parse_decimal("width", width)
     if not w > 0:
         raise ValueError(f"width must be positive, got {w}")
-    decades = math.log10(3) - (w.adjusted() + math.log10(float(w.scaleb(-w.adjusted()))))
+    decades = float((3 / w).log10())
     return int(min(10 ** 6, max(256, round(100 + 60 * decades))))
 
 
