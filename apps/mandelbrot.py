@@ -1,4 +1,5 @@
-"""Mandelbrot explorer at any depth: drag a box on the picture to zoom; centre and width exact in the link."""
+"""Mandelbrot explorer at any depth, and the Julia set of any point: drag a box on the picture to zoom;
+centre, width (and c) exact in the link."""
 from __future__ import annotations
 
 import base64
@@ -10,14 +11,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from gallerykit import COLORMAPS, guarded, shared_figure
-from fractalkit import Viewport, colorize, image_bytes, mandelbrot
-from fractalkit.deepzoom import (DeepViewport, auto_max_iter, deep_mandelbrot, float64_is_exact, misiurewicz_point,
-                                 working_precision, zoom)
+from fractalkit import Viewport, colorize, image_bytes, julia, mandelbrot
+from fractalkit.deepzoom import (DeepViewport, auto_max_iter, deep_julia, deep_mandelbrot, float64_is_exact,
+                                 julia_parameter, misiurewicz_point, working_precision, zoom)
 from fractalkit.limits import MAX_ESCAPE_WORK, WorkLimitError, check
 
 RESOLUTIONS = {"480 × 360": (480, 360), "800 × 600": (800, 600), "1280 × 720": (1280, 720),
                "1920 × 1080": (1920, 1080)}
 HOME = ("-0.5", "0", "3")
+JULIA_HOME = ("0", "0", "4")  # a filled Julia set lies in |z| <= 2
 #: Name -> (centre re, centre im, width), exact decimals; a centre may be a Misiurewicz point
 #: (guess re, guess im, preperiod, period), computed to the digits the width needs.
 PRESETS = {
@@ -34,7 +36,8 @@ PRESETS = {
 }
 BANDS = 8
 GRID = (48, 36)  # invisible points over the picture: plotly reports a box selection over points
-FIELDS = {"center_re": "Centre, real part", "center_im": "Centre, imaginary part", "width": "Width"}
+FIELDS = {"center_re": "Centre, real part", "center_im": "Centre, imaginary part", "width": "Width",
+          "c_re": "c, real part", "c_im": "c, imaginary part"}
 #: With automatic iterations, a render with this share of pixels inside is redone at 4x (twice at
 #: most): a view of escaping filaments all black at the depth's count needs more.
 AUTO_RAISE_INSIDE = 0.99
@@ -85,12 +88,30 @@ def _zoom_from_picture() -> None:
         return _zoom((x0 + x1) / 2, (y0 + y1) / 2, nx / max(x1 - x0, (y1 - y0) * nx / ny))
 
 
+def _julia_switched() -> None:
+    """Julia set on: c is the centre, the view the whole Julia set; off: back to the Mandelbrot view, at c."""
+    ss = st.session_state
+    if ss.m_julia:
+        ss.m_c_re, ss.m_c_im = ss.m_re, ss.m_im
+        ss.m_mandelbrot_width = ss.m_width
+        ss.m_re, ss.m_im, ss.m_width = JULIA_HOME
+    else:  # at the last c that rendered (the fields may hold a bad one)
+        good_c = ss.get("m_good", (None,) * 4)[3]
+        ss.m_re, ss.m_im = good_c or (ss.get("m_c_re", HOME[0]), ss.get("m_c_im", HOME[1]))
+        ss.m_width = ss.pop("m_mandelbrot_width", HOME[2])
+
+
 def _from_link() -> None:
     """A session opened from a shared link starts at the link's window (exact strings)."""
     q = st.query_params
+    julia_link = "c_re" in q or "c_im" in q
+    home = JULIA_HOME if julia_link else HOME
     if any(k in q for k in ("re", "im", "width")):
         st.session_state.m_re, st.session_state.m_im, st.session_state.m_width = (
-            q.get("re", HOME[0]), q.get("im", HOME[1]), q.get("width", HOME[2]))
+            q.get("re", home[0]), q.get("im", home[1]), q.get("width", home[2]))
+    if julia_link:
+        st.session_state.m_julia = True
+        st.session_state.m_c_re, st.session_state.m_c_im = q.get("c_re", "0"), q.get("c_im", "0")
     if "iter" in q:
         try:
             asked = int(q["iter"])
@@ -105,8 +126,11 @@ def _from_link() -> None:
 
 
 @st.cache_data(max_entries=24, show_spinner=False)
-def render(cre: str, cim: str, width: str, max_iter: int, res: str, cmap: str) -> tuple[bytes, float, str]:
-    """PNG (with the exact window in its text chunks), fraction of pixels inside, and the method."""
+def render(cre: str, cim: str, width: str, max_iter: int, res: str, cmap: str,
+           c: tuple[str, str] | None = None) -> tuple[bytes, float, str]:
+    """PNG (with the exact window in its text chunks), fraction of pixels inside, and the method.
+
+    The Mandelbrot set, or with ``c`` (exact decimals) the filled Julia set of z² + c."""
     nx, ny = RESOLUTIONS[res]
     vp = DeepViewport(cre, cim, width, nx, ny)
     if float64_is_exact(vp):  # (deep_mandelbrot checks its own cap, fractalkit.limits.MAX_DEEP_WORK)
@@ -119,8 +143,9 @@ def render(cre: str, cim: str, width: str, max_iter: int, res: str, cmap: str) -
         for k in range(BANDS):  # horizontal bands drive the progress bar; same pixel grid
             r0, r1 = rows[k], rows[k + 1]
             shift = ((r0 + r1 - 1) / 2 - (ny - 1) / 2) * flat.pixel_size
-            parts.append(mandelbrot(Viewport(flat.center_re, flat.center_im - shift, flat.width, nx, r1 - r0),
-                                    max_iter))
+            band = Viewport(flat.center_re, flat.center_im - shift, flat.width, nx, r1 - r0)
+            parts.append(mandelbrot(band, max_iter) if c is None else
+                         julia(complex(float(c[0]), float(c[1])), band, max_iter))
             if bar:
                 bar.progress((k + 1) / BANDS, "Rendering…")
         if bar:
@@ -128,16 +153,26 @@ def render(cre: str, cim: str, width: str, max_iter: int, res: str, cmap: str) -
         img = np.vstack(parts)
     else:
         method = f"perturbation, {working_precision(width, nx, ny):,}-bit reference"
-        img = deep_mandelbrot(vp, max_iter)
+        img = deep_mandelbrot(vp, max_iter) if c is None else deep_julia(c, vp, max_iter)
     text = {"center_re": cre, "center_im": cim, "width": width, "max_iter": str(max_iter), "method": method}
+    if c is not None:
+        text.update(set="Julia", c_re=c[0], c_im=c[1])
     return image_bytes(colorize(img, cmap, log=True), text=text), float(np.isnan(img).mean()), method
 
 
-def draw(vp: DeepViewport, max_iter: int, deep: bool) -> tuple[bytes, float, str]:
+def draw(vp: DeepViewport, max_iter: int, deep: bool, c: tuple[str, str] | None) -> tuple[bytes, float, str]:
     """:func:`render` with a spinner (and the elapsed time for perturbation renders)."""
     with st.spinner(f"Perturbation render, width {vp.width}, {max_iter:,} iterations: reference orbit in MPFR, "
                     f"then {vp.nx} × {vp.ny} pixels…" if deep else "Rendering…", show_time=deep):
-        return render(vp.center_re, vp.center_im, vp.width, max_iter, st.session_state.m_res, st.session_state.m_cmap)
+        return render(vp.center_re, vp.center_im, vp.width, max_iter, st.session_state.m_res, st.session_state.m_cmap,
+                      c)
+
+
+def julia_c() -> tuple[str, str] | None:
+    """The Julia set's c as exact decimal strings (validated), or None for the Mandelbrot set."""
+    if not st.session_state.m_julia:
+        return None
+    return julia_parameter((st.session_state.m_c_re.strip(), st.session_state.m_c_im.strip()))
 
 
 def field_names(message: str) -> str:
@@ -164,11 +199,13 @@ def picture(key: str, _png: bytes, nx: int, ny: int) -> go.Figure:
 
 
 st.title("Mandelbrot explorer")
-st.caption("z ← z² + c from z = 0; colour is the smooth escape count. Drag a box on the picture to zoom into "
-           "it; the buttons zoom ×4 about the centre. float64 while it is exact, then perturbation around one reference "
-           "orbit in MPFR (rebasing, bilinear approximation, extended exponents), to widths of 1e-10000.")
+st.caption("z ← z² + c from z = 0 (or, for the Julia set of c, from each pixel z); colour is the smooth escape "
+           "count. Drag a box on the picture to zoom into it; the buttons zoom ×4 about the centre. float64 while it "
+           "is exact, then perturbation around a reference orbit in MPFR (rebasing, bilinear approximation, "
+           "extended exponents), to widths of 1e-10000.")
 
-for key, value in (("m_re", HOME[0]), ("m_im", HOME[1]), ("m_width", HOME[2]), ("m_auto", True), ("m_iter", 256)):
+for key, value in (("m_re", HOME[0]), ("m_im", HOME[1]), ("m_width", HOME[2]), ("m_auto", True), ("m_iter", 256),
+                   ("m_julia", False)):
     st.session_state.setdefault(key, value)
 if "m_linked" not in st.session_state:
     st.session_state.m_linked = True
@@ -183,6 +220,12 @@ with st.sidebar:
     c1, c2 = st.columns(2)
     c1.button("Zoom in ×4", width="stretch", on_click=_zoom, args=(None, None, 4.0))
     c2.button("Zoom out ×4", width="stretch", on_click=_zoom, args=(None, None, 0.25))
+    st.toggle("Julia set of c", key="m_julia", on_change=_julia_switched,
+              help="On: the filled Julia set of z² + c, with c the centre you were at. Off: back to the Mandelbrot "
+                   "set at c.")
+    if st.session_state.m_julia:
+        st.text_input("c, real part", key="m_c_re", help="An exact decimal, any number of digits.")
+        st.text_input("c, imaginary part", key="m_c_im")
     st.toggle("Iterations from the depth", key="m_auto",
               help="256 for the whole set, 60 more per decade of zoom; switch off to set them yourself.")
     st.number_input("Iterations", 16, 10 ** 6, step=256, key="m_iter", disabled=st.session_state.m_auto)
@@ -195,21 +238,23 @@ if message := st.session_state.pop("m_error", None):
 with guarded():
     vp = viewport()
     try:
-        deep = not float64_is_exact(vp)  # validates the three fields
+        deep = not float64_is_exact(vp)  # validates the three fields, and c:
+        c = julia_c()
     except ValueError as exc:
         st.error(f"Invalid input: {field_names(str(exc))}")
         if "m_good" not in st.session_state:
             st.stop()
-        vp = DeepViewport(*st.session_state.m_good, vp.nx, vp.ny)
+        *good, c = st.session_state.m_good
+        vp = DeepViewport(*good, vp.nx, vp.ny)
         deep = not float64_is_exact(vp)
         st.caption("Showing the last valid view; the address keeps it too.")
     auto = st.session_state.m_auto
     max_iter = auto_max_iter(vp.width) if auto else int(st.session_state.m_iter)
-    png, inside, method = draw(vp, max_iter, deep)
+    png, inside, method = draw(vp, max_iter, deep, c)
     asked = max_iter
     while auto and inside >= AUTO_RAISE_INSIDE and max_iter * 4 <= 10 ** 6:
         try:  # every pixel at the cap: the view needs more iterations than the depth suggests
-            png, inside, method = draw(vp, max_iter * 4, deep)
+            png, inside, method = draw(vp, max_iter * 4, deep, c)
         except WorkLimitError:
             break
         max_iter *= 4
@@ -217,8 +262,13 @@ with guarded():
         st.info(f"At {asked:,} iterations {AUTO_RAISE_INSIDE:.0%} or more of the pixels stayed inside, so the "
                 f"automatic count went up to {max_iter:,}" + (" (all still inside)." if inside >= AUTO_RAISE_INSIDE
                                                                 else "."))
-    st.session_state.m_good = (vp.center_re, vp.center_im, vp.width)
+    st.session_state.m_good = (vp.center_re, vp.center_im, vp.width, c)
     st.query_params.update(re=vp.center_re, im=vp.center_im, width=vp.width)
+    if c is None:
+        st.query_params.pop("c_re", None)
+        st.query_params.pop("c_im", None)
+    else:
+        st.query_params.update(c_re=c[0], c_im=c[1])
     if auto:
         st.query_params.pop("iter", None)
     else:
@@ -226,17 +276,23 @@ with guarded():
 
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Width", f"{Decimal(vp.width):.3g}")
-    m2.metric("Magnification", f"10^{float((3 / Decimal(vp.width)).log10()):.1f}", help="3 / width: the whole set is 1×.")
+    m2.metric("Magnification", f"10^{float((3 / Decimal(vp.width)).log10()):.1f}",
+              help="3 / width: the whole Mandelbrot set is 1×.")
     m3.metric("Iterations", f"{max_iter:,}" + (" (auto)" if auto else ""))
     m4.metric("Arithmetic", method.split(",")[0], help=method)
-    st.plotly_chart(picture(f"{vp}|{max_iter}|{st.session_state.m_cmap}", png, vp.nx, vp.ny), key="m_pick",
+    st.plotly_chart(picture(f"{vp}|{c}|{max_iter}|{st.session_state.m_cmap}", png, vp.nx, vp.ny), key="m_pick",
                     on_select=_zoom_from_picture, selection_mode="box", config={"displayModeBar": False},
                     width="stretch")
-    st.caption(f"{inside:.1%} of pixels inside (black) · {method} · this view's address holds its exact centre "
-               "and width: copy it to share the view.")
+    st.caption(f"{inside:.1%} of pixels inside (black) · {method} · "
+               + ("" if c is None else f"Julia set of c = {c[0]} + {c[1]}i · ")
+               + "this view's address holds its exact centre and width: copy it to share the view.")
     d1, d2 = st.columns(2)
-    d1.download_button("Download PNG", png, file_name="mandelbrot.png", mime="image/png",
+    name = "mandelbrot" if c is None else "julia"
+    d1.download_button("Download PNG", png, file_name=f"{name}.png", mime="image/png",
                        help="The exact centre, width and iterations are in the PNG's text chunks.")
-    d2.download_button("Download the view (JSON)", json.dumps(
-        {"center_re": vp.center_re, "center_im": vp.center_im, "width": vp.width, "max_iter": max_iter,
-         "nx": vp.nx, "ny": vp.ny}, indent=1), file_name="mandelbrot-view.json", mime="application/json")
+    view = {"center_re": vp.center_re, "center_im": vp.center_im, "width": vp.width, "max_iter": max_iter,
+            "nx": vp.nx, "ny": vp.ny}
+    if c is not None:
+        view.update(set="Julia", c_re=c[0], c_im=c[1])
+    d2.download_button("Download the view (JSON)", json.dumps(view, indent=1), file_name=f"{name}-view.json",
+                       mime="application/json")

@@ -1,4 +1,4 @@
-r"""Deep zooms into the Mandelbrot set: perturbation around one arbitrary-precision reference orbit.
+r"""Deep zooms into the Mandelbrot and Julia sets: perturbation around arbitrary-precision reference orbits.
 
 :func:`~fractalkit.escape.mandelbrot` iterates every pixel in float64, which resolves windows down to
 about 1e-13 wide. Below that, neighbouring pixels are no longer distinct float64 numbers. This
@@ -16,6 +16,13 @@ module renders windows of any width (tested to 1e-1000) in three steps:
    *rebasing*: when :math:`|Z_m + \delta z| < |\delta z|`, or the reference orbit ends, set
    :math:`\delta z \leftarrow Z_m + \delta z` and restart the reference at :math:`m = 0`.
    One reference then serves every pixel; no glitch detection or second reference is needed.
+
+Julia sets (:func:`deep_julia`). There ``c`` is fixed and the pixel moves the orbit's start:
+:math:`z_0 = Z_0 + \delta z_0` with ``Z_0`` the centre, and :math:`\delta z \leftarrow 2 Z_m
+\delta z + \delta z^2` (no :math:`\delta c`). A rebased offset :math:`\delta z = z` is
+measured from 0, so the first rebase switches to a second reference, the critical orbit
+:math:`W_0 = 0, W_{m+1} = W_m^2 + c` (the Mandelbrot reference orbit of ``c``), and every later
+rebase restarts it. Everything below applies to both references.
 
 Extended range. At widths below ~1e-300, :math:`\delta c` and early :math:`\delta z` underflow
 float64. A pixel's :math:`\delta z` is therefore held in one of three ways:
@@ -86,8 +93,8 @@ from .escape import _validate as _validate_grid
 from .limits import MAX_DEEP_WORK, MAX_ESCAPE_WORK, check, check_positive_int
 
 __all__ = ["DeepViewport", "MAX_DIGITS", "MIN_WIDTH_EXPONENT", "MAX_REFERENCE_WORK", "FLOAT64_MIN_PIXEL",
-           "working_precision", "reference_orbit", "deep_mandelbrot", "float64_is_exact", "auto_max_iter", "zoom",
-           "misiurewicz_point"]
+           "working_precision", "reference_orbit", "deep_mandelbrot", "deep_julia", "julia_parameter",
+           "float64_is_exact", "auto_max_iter", "zoom", "misiurewicz_point"]
 
 #: Most significant digits accepted in a centre coordinate or width.
 MAX_DIGITS = 10_000
@@ -221,21 +228,27 @@ def working_precision(width, nx: int = 1, ny: int = 1) -> int:
     return max(64, 64 + 5 + math.ceil(math.log2(max(nx, ny)) - log2_w))
 
 
-def reference_orbit(center_re, center_im, max_iter: int, precision: int):
-    """Orbit of the centre, :math:`Z_0 = 0`, :math:`Z_{n+1} = Z_n^2 + C`, computed in MPFR.
+def reference_orbit(center_re, center_im, max_iter: int, precision: int, *, julia_c=None):
+    """Reference orbit :math:`Z_{n+1} = Z_n^2 + C`, computed in MPFR.
 
+    For the Mandelbrot set (``julia_c`` None) the orbit of 0 under the centre:
+    :math:`Z_0 = 0`, :math:`C` = the centre. For a Julia set the orbit of the centre under the
+    set's parameter: :math:`Z_0` = the centre, :math:`C` = ``julia_c``.
     Iterates until :math:`|Z_n|^2 > 256^2` (the bail-out of :func:`~fractalkit.escape.mandelbrot`) or
     ``n = max_iter``, and stores :math:`Z_0 .. Z_N` with ``N`` the last iterate that did not
-    escape (``N = max_iter`` for a bounded orbit); ``N >= 1`` since ``|C| <= 16 sqrt 2``.
+    escape (``N = max_iter`` for a bounded orbit); ``N >= 1`` for the Mandelbrot set since
+    ``|C| <= 16 sqrt 2``.
 
     Parameters
     ----------
     center_re, center_im : str
-        The centre C as exact decimal strings.
+        The centre as exact decimal strings.
     max_iter : int
         Iteration cap, in [1, 10**6].
     precision : int
         MPFR precision in bits (see :func:`working_precision`).
+    julia_c : tuple of str, optional
+        ``(re, im)`` of a Julia set's parameter, exact decimal strings in [-16, 16].
 
     Returns
     -------
@@ -264,23 +277,41 @@ def reference_orbit(center_re, center_im, max_iter: int, precision: int):
     >>> zf_re, zf_im, *_ = reference_orbit("-1", "0", 10, 64)  # the period-2 cycle 0, -1, 0, ...
     >>> zf_re[:5].tolist(), len(zf_re)
     ([0.0, -1.0, 0.0, -1.0, 0.0], 11)
+    >>> zf_re, zf_im, *_ = reference_orbit("0.5", "0", 3, 64, julia_c=("-1", "0"))  # 0.5, -0.75, -0.4375, ...
+    >>> zf_re.tolist()
+    [0.5, -0.75, -0.4375, -0.80859375]
     """
-    cre = str(_parse_decimal("center_re", center_re))
-    cim = str(_parse_decimal("center_im", center_im))
+    z0 = (str(_parse_decimal("center_re", center_re)), str(_parse_decimal("center_im", center_im)))
+    c = z0 if julia_c is None else julia_parameter(julia_c)
+    if julia_c is None:
+        z0 = ("0", "0")
     max_iter = check_positive_int("max_iter", max_iter, 1, 1_000_000)
     precision = check_positive_int("precision", precision, 53, 10_000_000)
     check("reference bits x iterations", precision * max_iter, MAX_REFERENCE_WORK,
           "lower the iteration count or zoom out")
-    fr = array.array("d", [0.0])
-    fi = array.array("d", [0.0])
+    fr = array.array("d")
+    fi = array.array("d")
     tiny = []  # (n, zr, zi) of iterates below float64's plain range: exact exponents needed
+    limit = 2.0 ** _PLAIN_EXP
+
+    def store(n, zr, zi):
+        a = float(zr)
+        b = float(zi)
+        fr.append(a)
+        fi.append(b)
+        if abs(a) < limit and abs(b) < limit and (zr or zi):
+            tiny.append((n, zr, zi))
+
     ctx = gmpy2.context(precision=precision, round=gmpy2.RoundToNearest)
     with ctx:
-        cr = gmpy2.mpfr(cre)
-        ci = gmpy2.mpfr(cim)
+        cr = gmpy2.mpfr(c[0])
+        ci = gmpy2.mpfr(c[1])
         bail = gmpy2.mpfr(BAILOUT2)
-        limit = 2.0 ** _PLAIN_EXP
-        zr = zi = zr2 = zi2 = gmpy2.mpfr(0)
+        zr = gmpy2.mpfr(z0[0])
+        zi = gmpy2.mpfr(z0[1])
+        zr2 = zr * zr
+        zi2 = zi * zi
+        store(0, zr, zi)  # |Z_0| <= 16 sqrt 2: inside the bail-out radius
         for n in range(1, max_iter + 1):
             zi = 2 * zr * zi + ci
             zr = zr2 - zi2 + cr
@@ -288,12 +319,7 @@ def reference_orbit(center_re, center_im, max_iter: int, precision: int):
             zi2 = zi * zi
             if zr2 + zi2 > bail:
                 break
-            a = float(zr)
-            b = float(zi)
-            fr.append(a)
-            fi.append(b)
-            if abs(a) < limit and abs(b) < limit and (zr or zi):
-                tiny.append((n, zr, zi))
+            store(n, zr, zi)
     zf_re = np.frombuffer(fr, dtype=np.float64).copy()
     zf_im = np.frombuffer(fi, dtype=np.float64).copy()
     mag = np.maximum(np.abs(zf_re), np.abs(zf_im))
@@ -479,24 +505,20 @@ def _bla_level(bla_off, bla_r, bla_rp, k, n, max_iter, plain, mx, we):
 
 
 @nb.njit(cache=True, inline="always")
-def _perturb(zf_re, zf_im, zx_re, zx_im, zx_exp, last, dcr_m, dci_m, dce, max_iter,
-             bla_ar, bla_ai, bla_ae, bla_br, bla_bi, bla_be, bla_r, bla_rp, bla_off, use_bla):
-    """Escape index and |z|^2 of one pixel, c = C + (dcr_m + i dci_m) 2^dce.
+def _perturb(ref, dcr, dci, dce, max_iter, use_bla, plain, wr, wi, we, dr, di, n, stop_at_rebase):
+    """Iterate one pixel's offset from a reference orbit, starting at its index 0 after ``n`` steps.
 
-    Returns (n, mag2) with n == max_iter for a pixel that stays bounded, as escape._iterate.
+    delta c = (dcr + i dci) 2^dce (floatexp); delta z is ``(dr, di)`` if ``plain``, else
+    ``(wr, wi) 2^we``. Returns (done, n, mag2, plain, wr, wi, we, dr, di): done with n == max_iter
+    for a pixel that stays bounded (as escape._iterate), or, with ``stop_at_rebase``, not done and
+    the state just rebased (delta z = z, to continue from index 0 of another reference).
+    ``ref`` is (zf_re, zf_im, zx_re, zx_im, zx_exp, *BLA table).
     """
-    dcr, dci, dce = _fx_norm(dcr_m, dci_m, dce)
+    zf_re, zf_im, zx_re, zx_im, zx_exp, bla_ar, bla_ai, bla_ae, bla_br, bla_bi, bla_be, bla_r, bla_rp, bla_off = ref
     dcf_r = _ldexp(dcr, dce)
     dcf_i = _ldexp(dci, dce)
-    # delta z = 0: held in floatexp until it reaches the plain range.
-    plain = False
-    wr = 0.0
-    wi = 0.0
-    we = _EZERO
-    dr = 0.0
-    di = 0.0
+    last = zf_re.shape[0] - 1
     m = 0
-    n = 0
     while True:
         # z_n = Z_m + delta z: escape, end and rebase tests
         if plain:
@@ -504,9 +526,9 @@ def _perturb(zf_re, zf_im, zx_re, zx_im, zx_exp, last, dcr_m, dci_m, dce, max_it
             zi = zf_im[m] + di
             mag2 = zr * zr + zi * zi
             if mag2 > BAILOUT2:
-                return (n if n < max_iter else max_iter - 1), mag2
+                return True, (n if n < max_iter else max_iter - 1), mag2, plain, wr, wi, we, dr, di
             if n >= max_iter:
-                return max_iter, mag2
+                return True, max_iter, mag2, plain, wr, wi, we, dr, di
             szr = zr * _CMP_SCALE
             szi = zi * _CMP_SCALE
             sdr = dr * _CMP_SCALE
@@ -520,17 +542,21 @@ def _perturb(zf_re, zf_im, zx_re, zx_im, zx_exp, last, dcr_m, dci_m, dce, max_it
                     wr, wi, we = _fx_add(zx_re[m], zx_im[m], zx_exp[m], ar, ai, ae)
                     plain = False
                 m = 0
+                if stop_at_rebase:
+                    return False, n, 0.0, plain, wr, wi, we, dr, di
         else:
             zr, zi, ze = _fx_add(zx_re[m], zx_im[m], zx_exp[m], wr, wi, we)
             fzr = _ldexp(zr, ze)
             fzi = _ldexp(zi, ze)
             mag2 = fzr * fzr + fzi * fzi
             if mag2 > BAILOUT2:
-                return (n if n < max_iter else max_iter - 1), mag2
+                return True, (n if n < max_iter else max_iter - 1), mag2, plain, wr, wi, we, dr, di
             if n >= max_iter:
-                return max_iter, mag2
+                return True, max_iter, mag2, plain, wr, wi, we, dr, di
             if m == last or _fx_less(zr, zi, ze, wr, wi, we):
                 m = 0
+                if stop_at_rebase:
+                    return False, n, 0.0, plain, wr, wi, we, dr, di
                 wr = zr
                 wi = zi
                 we = ze
@@ -616,18 +642,41 @@ def _perturb(zf_re, zf_im, zx_re, zx_im, zx_exp, last, dcr_m, dci_m, dce, max_it
             di = _ldexp(wi, we)
 
 
+@nb.njit(cache=True, inline="always")
+def _pixel(ref0, ref1, dcr_m, dci_m, dce, max_iter, use_bla, julia):
+    """Escape index and |z|^2 of the pixel at offset (dcr_m + i dci_m) 2^dce from the centre.
+
+    Mandelbrot: z_0 = 0 and c = C + offset; one reference, the orbit of 0 under C. Julia:
+    z_0 = Z_0 + offset and c fixed; the centre's orbit ``ref0`` until the first rebase, then the
+    critical orbit ``ref1``, which starts at 0 as a rebased delta z = z needs. Each ref is
+    (zf_re, zf_im, zx_re, zx_im, zx_exp, *BLA table).
+    """
+    dcr, dci, dce = _fx_norm(dcr_m, dci_m, dce)
+    if julia:  # delta z_0 = the offset, delta c = 0
+        wr, wi, we = dcr, dci, dce
+        dcr, dci, dce = 0.0, 0.0, np.int64(_EZERO)
+    else:  # delta z_0 = 0, held in floatexp until it reaches the plain range
+        wr, wi, we = 0.0, 0.0, np.int64(_EZERO)
+    plain = we > _PLAIN_EXP
+    dr = _ldexp(wr, we) if plain else 0.0
+    di = _ldexp(wi, we) if plain else 0.0
+    done, n, mag2, plain, wr, wi, we, dr, di = _perturb(ref0, dcr, dci, dce, max_iter, use_bla, plain, wr, wi, we,
+                                                        dr, di, 0, julia)
+    if not done:
+        done, n, mag2, plain, wr, wi, we, dr, di = _perturb(ref1, dcr, dci, dce, max_iter, use_bla, plain, wr, wi,
+                                                            we, dr, di, n, False)
+    return n, mag2
+
+
 @nb.njit(parallel=True, cache=True, nogil=True)
-def _deep_kernel(zf_re, zf_im, zx_re, zx_im, zx_exp, bla_ar, bla_ai, bla_ae, bla_br, bla_bi, bla_be, bla_r,
-                 bla_rp, bla_off, use_bla, pixel_m, pixel_e, max_iter, smooth, out):
+def _deep_kernel(ref0, ref1, use_bla, julia, pixel_m, pixel_e, max_iter, smooth, out):
     ny, nx = out.shape
-    last = zf_re.shape[0] - 1
     for s in nb.prange(_STRIPES):
         for y in range(s, ny, _STRIPES):
             dci = -(y - (ny - 1) / 2.0) * pixel_m
             for x in range(nx):
                 dcr = (x - (nx - 1) / 2.0) * pixel_m
-                n, mag2 = _perturb(zf_re, zf_im, zx_re, zx_im, zx_exp, last, dcr, dci, pixel_e, max_iter,
-                                   bla_ar, bla_ai, bla_ae, bla_br, bla_bi, bla_be, bla_r, bla_rp, bla_off, use_bla)
+                n, mag2 = _pixel(ref0, ref1, dcr, dci, pixel_e, max_iter, use_bla, julia)
                 if smooth:
                     out[y, x] = _smooth(n, mag2, max_iter)
                 else:
@@ -704,27 +753,139 @@ def deep_mandelbrot(viewport: DeepViewport, max_iter: int = 1000, *, smooth: boo
     >>> counts.shape, counts.dtype, len(np.unique(counts)) > 30, int(counts.max()) < 2000
     ((24, 32), dtype('int32'), True, True)
     """
-    args, (ny, nx) = _kernel_args(viewport, max_iter, bla)
+    return _render(viewport, max_iter, smooth, bla)
+
+
+def deep_julia(c, viewport: DeepViewport, max_iter: int = 1000, *, smooth: bool = True,
+               bla: bool = True) -> np.ndarray:
+    """Escape-time image of the filled Julia set of :math:`z^2 + c` at any zoom depth.
+
+    The Julia counterpart of :func:`deep_mandelbrot`: pixel ``(y, x)`` starts at
+    :math:`z_0 = Z_0 + \\delta z_0`, ``Z_0`` the exact decimal centre and :math:`\\delta z_0` the pixel's
+    offset (the pixel centres of :meth:`~fractalkit.escape.Viewport.axes`), and iterates
+    :math:`z \\leftarrow z^2 + c` with ``c`` fixed. Perturbation runs around two references
+    computed in MPFR: the centre's orbit, then, from the first rebase on, the critical orbit
+    (of 0), since a rebased offset :math:`\\delta z = z` is measured from 0. In the offset's
+    recurrence :math:`\\delta z \\leftarrow 2 Z_m \\delta z + \\delta z^2` there is no
+    :math:`\\delta c` term, and the bilinear approximation's ``B`` terms vanish.
+
+    Parameters
+    ----------
+    c : tuple of str
+        ``(re, im)``: the set's parameter as exact decimal strings, each in [-16, 16]. For c
+        outside the Mandelbrot set the critical orbit escapes and the set is a Cantor dust;
+        that works too.
+    viewport : DeepViewport
+        Centre and width as decimal strings, and the pixel grid (at most 16384 per side).
+    max_iter : int
+        Iteration cap, in [1, 10**6]. Near a repelling periodic point of multiplier
+        :math:`\\lambda` pixels escape after about :math:`\\log(1/w) / \\log|\\lambda|` iterations
+        (about 2 500 at 1e-1000 for the dendrite ``c = i``).
+    smooth, bla : bool
+        As for :func:`deep_mandelbrot`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(ny, nx)``: the smooth escape count (float64, NaN inside) or the integer count
+        (int32, ``max_iter`` inside), as :func:`~fractalkit.escape.julia`; row 0 is the top.
+
+    Raises
+    ------
+    ValueError
+        If ``c``, a coordinate or the width is not a finite decimal string in range, or the
+        grid or ``max_iter`` is out of range (as :func:`deep_mandelbrot`).
+    fractalkit.limits.WorkLimitError
+        As :func:`deep_mandelbrot`.
+
+    References
+    ----------
+    - K. I. Martin, "SuperFractalThing Maths" (2013): perturbation.
+    - Zhuoran, "Another solution to perturbation glitches", fractalforums.org (2021), and
+      C. Heiland-Allen, "Deep zoom theory and practice (again)" (2022): rebasing, which for
+      Julia sets needs the second reference of 0's orbit.
+
+    Examples
+    --------
+    The dendrite ``c = i`` 1e-40 wide at its fixed point
+    :math:`\\beta = (1 + \\sqrt{1 - 4i})/2`, a point of the Julia set:
+
+    >>> import numpy as np
+    >>> from fractalkit.deepzoom import DeepViewport, deep_julia
+    >>> vp = DeepViewport("1.30024259022012041915890982074952138854853282",
+    ...                   "-0.62481053384382658687960444744285144400523446", "1e-40", 32, 24)
+    >>> counts = deep_julia(("0", "1"), vp, 2000, smooth=False)
+    >>> counts.shape, len(np.unique(counts)) > 10, int(counts.max()) < 2000
+    ((24, 32), True, True)
+    """
+    return _render(viewport, max_iter, smooth, bla, julia_parameter(c))
+
+
+def _render(viewport, max_iter, smooth, bla, julia_c=None):
+    args, (ny, nx) = _kernel_args(viewport, max_iter, bla, julia_c)
     out = np.empty((ny, nx))
     _deep_kernel(*args, smooth, out)  # one compiled variant: integer counts are exact in float64
     return out if smooth else out.astype(np.int32)
 
 
-def _kernel_args(viewport: DeepViewport, max_iter: int, bla: bool):
+def _kernel_args(viewport: DeepViewport, max_iter: int, bla: bool, julia_c=None):
     """Validated inputs of :func:`_deep_kernel` (all but ``smooth`` and ``out``), and the shape."""
     cre, cim, width, nx, ny, max_iter = _validate(viewport, max_iter, MAX_DEEP_WORK if bla else MAX_ESCAPE_WORK)
     prec = working_precision(width, nx, ny)
-    orbit = reference_orbit(cre, cim, max_iter, prec)
     with gmpy2.context(precision=prec):
         pixel = gmpy2.mpfr(str(width)) / nx
         pixel_e = gmpy2.get_exp(pixel)
         pixel_m = float(gmpy2.mul_2exp(pixel, -pixel_e))
-    if bla and len(orbit[0]) >= 4:
-        dc_max = math.hypot((nx - 1) / 2, (ny - 1) / 2) * pixel_m
-        table = _bla_table(orbit[2], orbit[3], orbit[4], dc_max, int(pixel_e))
-    else:
-        table = _NO_BLA
-    return (*orbit, *table, bool(bla), pixel_m, int(pixel_e), max_iter), (ny, nx)
+    # largest |delta c| (mantissa, exponent) that a bilinear step must allow for: 0 for Julia sets
+    dc_max = (math.hypot((nx - 1) / 2, (ny - 1) / 2) * pixel_m, int(pixel_e)) if julia_c is None else (0.0, 0)
+
+    def reference(z_re, z_im, c):
+        orbit = reference_orbit(z_re, z_im, max_iter, prec, julia_c=c)
+        table = _bla_table(*orbit[2:], *dc_max) if bla and len(orbit[0]) >= 4 else _NO_BLA
+        return (*orbit, *table)
+
+    if julia_c is None:
+        ref0 = ref1 = reference(cre, cim, None)
+    else:  # the centre's orbit, then the critical orbit (the Mandelbrot reference orbit of c)
+        ref0 = reference(cre, cim, julia_c)
+        ref1 = reference(*julia_c, None)
+    return (ref0, ref1, bool(bla), julia_c is not None, pixel_m, int(pixel_e), max_iter), (ny, nx)
+
+
+def julia_parameter(c) -> tuple[str, str]:
+    """A Julia set's parameter, checked: the exact decimal strings of its real and imaginary parts.
+
+    Parameters
+    ----------
+    c : tuple of str
+        ``(re, im)``, exact decimal strings (or ints), each in [-16, 16].
+
+    Returns
+    -------
+    tuple of str
+        ``(re, im)`` normalised as :class:`decimal.Decimal` prints them, e.g. ``("-0.123", "0.745")``.
+
+    Raises
+    ------
+    ValueError
+        If ``c`` is not a pair, or a part is not a finite decimal string in range (the message
+        names ``c_re`` or ``c_im``).
+
+    Examples
+    --------
+    >>> julia_parameter(("-0.123", "7.45e-1"))
+    ('-0.123', '0.745')
+    """
+    if not isinstance(c, (tuple, list)) or len(c) != 2:
+        raise ValueError(f"c must be a pair of decimal strings (re, im) such as ('-0.123', '0.745'), got {c!r}")
+    parts = []
+    for name, value in zip(("c_re", "c_im"), c):
+        d = _parse_decimal(name, value)
+        if abs(d) > MAX_COORDINATE:
+            raise ValueError(f"{name} must be in [-{MAX_COORDINATE}, {MAX_COORDINATE}] (the Mandelbrot set, where "
+                             f"Julia sets are connected, lies in |c| <= 2), got {d:.6g}")
+        parts.append(str(d))
+    return parts[0], parts[1]
 
 
 # --------------------------------------------------------------------------------------------

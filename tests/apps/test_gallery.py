@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from fractalkit import Viewport, julia
 from utils.gallery import APPS, APPS_DIR, ENTRY, HOME, PAGE_FILES, TIMEOUT, assert_ok, start
 
 
@@ -161,6 +162,43 @@ def test_mandelbrot_raises_automatic_iterations_when_every_pixel_stays_inside():
     assert at.metric[2].value == "2,920 (auto)"
     inside = float(at.caption[-1].value.split("%")[0]) / 100
     assert inside < 0.99
+
+
+def test_mandelbrot_explorer_shows_the_julia_set_of_its_centre_at_any_depth():
+    """The toggle turns the view into the filled Julia set of c = the centre (same inside fraction as
+    fractalkit.julia computes), a link carries c exactly, deep views use perturbation, a bad c is named,
+    and switching back returns to the Mandelbrot set at c."""
+    at = start("mandelbrot.py")
+    at.text_input(key="m_re").set_value("-0.123")
+    at.text_input(key="m_im").set_value("0.745")
+    at.toggle(key="m_julia").set_value(True).run()
+    assert_ok(at)
+    assert (at.text_input(key="m_c_re").value, at.text_input(key="m_c_im").value) == ("-0.123", "0.745")
+    assert [at.text_input(key=k).value for k in ("m_re", "m_im", "m_width")] == ["0", "0", "4"]
+    assert (at.query_params["c_re"], at.query_params["c_im"], at.query_params["width"]) == ("-0.123", "0.745", "4")
+    nx, ny = 800, 600
+    want = np.isnan(julia(complex(-0.123, 0.745), Viewport(0.0, 0.0, 4.0, nx, ny), 256)).mean()
+    assert at.caption[-1].value.startswith(f"{want:.1%} of pixels inside"), (want, at.caption[-1].value)
+    assert 0.05 < want < 0.5  # the rabbit: a real filled Julia set, not all inside or outside
+    at.text_input(key="m_c_re").set_value("abc").run()
+    assert [e.value for e in at.error] == ["Invalid input: c, real part must be a finite decimal number such as "
+                                           "'-0.75' or '1e-300', got 'abc'"]
+    assert at.query_params["c_re"] == "-0.123" and at.get("plotly_chart")  # the last good view stays
+    at.toggle(key="m_julia").set_value(False).run()
+    assert_ok(at)
+    assert [at.text_input(key=k).value for k in ("m_re", "m_im", "m_width")] == ["-0.123", "0.745", "3"]
+    assert "c_re" not in at.query_params
+
+    beta = ("1.30024259022012041915890982074952138854853282", "-0.62481053384382658687960444744285144400523446")
+    deep = AppTest.from_file(str(APPS_DIR / "mandelbrot.py"), default_timeout=TIMEOUT)
+    deep.query_params.update(c_re="0", c_im="1", re=beta[0], im=beta[1], width="1e-40")
+    deep.run()
+    assert_ok(deep)
+    assert not deep.error and deep.toggle(key="m_julia").value is True
+    assert [m.value for m in deep.metric][3] == "perturbation"
+    png = next(d for d in deep.get("download_button") if d.proto.label == "Download PNG")
+    assert png is not None
+    assert deep.query_params["re"] == beta[0] and deep.query_params["c_im"] == "1"
 
 
 def test_julia_gif():

@@ -16,8 +16,8 @@ import gmpy2
 import numpy as np
 import pytest
 
-from fractalkit import Viewport, WorkLimitError, mandelbrot
-from fractalkit.deepzoom import (DeepViewport, _deep_kernel, deep_mandelbrot, reference_orbit,
+from fractalkit import Viewport, WorkLimitError, julia, mandelbrot
+from fractalkit.deepzoom import (DeepViewport, _deep_kernel, deep_julia, deep_mandelbrot, reference_orbit,
                                  working_precision)
 from fractalkit.escape import BAILOUT2
 
@@ -100,6 +100,108 @@ def test_counts_match_direct_mpfr_iteration(depth, locations):
         equal = (got == truth).mean()
         within1 = (np.abs(got - truth) <= 1).mean()
         assert equal >= 0.97 and within1 >= 0.98, (depth, equal, within1)
+
+
+# --- Julia sets -------------------------------------------------------------------------------
+
+#: Windows at repelling fixed points of z**2 + c, points of the Julia set (closed form, below): the
+#: dendrite c = i at beta; Douady's rabbit at alpha, where three interior components meet (so
+#: windows hold interior and escaping pixels at every depth); a Cantor dust (c outside the
+#: Mandelbrot set: its critical orbit, the second reference, escapes after 15 steps) at beta.
+JULIA = {"dendrite": (("0", "1"), +1), "rabbit": (("-0.123", "0.745"), -1), "dust": (("-0.75", "0.2"), +1)}
+
+
+def julia_window(name, depth):
+    """Centre, width and iteration cap of a window 10**-depth wide near a fixed point of z**2 + c.
+
+    The fixed points are (1 +- sqrt(1 - 4c)) / 2, with multiplier lambda = 1 +- sqrt(1 - 4c); a pixel
+    one pixel away escapes after about log(nx / width) / log|lambda| iterations, so the cap is
+    three times that plus 500. The centre is offset from the point by (0.137 + 0.071i) widths.
+    """
+    (c_re, c_im), sign = JULIA[name]
+    prec = working_precision(f"1e-{depth}", NX, NY) + 64
+    with gmpy2.context(precision=prec):
+        root = gmpy2.sqrt(1 - 4 * gmpy2.mpc(gmpy2.mpfr(c_re), gmpy2.mpfr(c_im)))
+        point = (1 + sign * root) / 2
+        width = gmpy2.mpfr(10) ** -depth
+        centre = point + width * gmpy2.mpc(gmpy2.mpfr("0.137"), gmpy2.mpfr("0.071"))
+        digits = depth + 22
+        rate = float(gmpy2.log(abs(1 + sign * root)))
+    max_iter = int(3 * (depth * np.log(10) + np.log(NX)) / rate) + 500
+    return {"c": (c_re, c_im), "center_re": format(centre.real, f".{digits}f"),
+            "center_im": format(centre.imag, f".{digits}f"), "width": f"1e-{depth}", "max_iter": max_iter}
+
+
+def direct_julia_count(window, x, y) -> int:
+    """Integer escape count of pixel (x, y) of a Julia window, iterating entirely in MPFR."""
+    max_iter = window["max_iter"]
+    prec = working_precision(window["width"], NX, NY) + 64
+    with gmpy2.context(precision=prec):
+        pixel = gmpy2.mpfr(window["width"]) / NX
+        cr, ci = (gmpy2.mpfr(v) for v in window["c"])
+        zr = gmpy2.mpfr(window["center_re"]) + (x - (NX - 1) / 2) * pixel
+        zi = gmpy2.mpfr(window["center_im"]) - (y - (NY - 1) / 2) * pixel
+        zr2 = zr * zr
+        zi2 = zi * zi
+        for n in range(max_iter + 1):
+            if zr2 + zi2 > BAILOUT2:
+                return min(n, max_iter - 1)
+            zi = 2 * zr * zi + ci
+            zr = zr2 - zi2 + cr
+            zr2 = zr * zr
+            zi2 = zi * zi
+    return max_iter
+
+
+def render_julia(window, smooth=False, nx=NX, ny=NY, bla=True):
+    vp = DeepViewport(window["center_re"], window["center_im"], window["width"], nx, ny)
+    return deep_julia(window["c"], vp, window["max_iter"], smooth=smooth, bla=bla)
+
+
+@pytest.mark.parametrize("depth", [20, 50, 100, 300, 1000])
+def test_julia_counts_match_direct_mpfr_iteration(depth):
+    """Issue 30's criterion for the Julia sets: >= 97 % of sampled counts equal, >= 98 % within +-1."""
+    rng = np.random.default_rng(depth)
+    ours, plain, truth = [], [], []
+    for name in JULIA:
+        window = julia_window(name, depth)
+        counts = render_julia(window)
+        no_bla = render_julia(window, bla=False)
+        escaped = counts[counts < window["max_iter"]]
+        assert len(np.unique(escaped)) >= 8, name  # a real window: varied escape counts
+        if name == "rabbit":  # and interior
+            assert 5 <= (counts == window["max_iter"]).sum() <= 0.9 * counts.size
+        for i in rng.choice(NX * NY, SAMPLES, replace=False):
+            y, x = divmod(int(i), NX)
+            ours.append(int(counts[y, x]))
+            plain.append(int(no_bla[y, x]))
+            truth.append(direct_julia_count(window, x, y))
+    truth = np.array(truth)
+    for got in (np.array(ours), np.array(plain)):
+        equal = (got == truth).mean()
+        within1 = (np.abs(got - truth) <= 1).mean()
+        assert equal >= 0.97 and within1 >= 0.98, (depth, equal, within1)
+
+
+@pytest.mark.parametrize("c, cre, cim, width", [
+    (("0", "1"), "0.3", "0.2", "2"), (("-0.123", "0.745"), "0.1", "0.1", "0.5"), (("0.285", "0.01"), "0", "0", "3"),
+    (("0", "1"), "1.300242590220120", "-0.624810533843827", "1e-6"),  # at the dendrite's beta
+])
+def test_shallow_julia_windows_match_the_float64_kernel(c, cre, cim, width):
+    nx, ny, max_iter = 64, 48, 500
+    deep = deep_julia(c, DeepViewport(cre, cim, width, nx, ny), max_iter, smooth=False)
+    flat = julia(complex(float(c[0]), float(c[1])), Viewport(float(cre), float(cim), float(width), nx, ny),
+                 max_iter, smooth=False)
+    assert len(np.unique(flat)) >= 10
+    assert (deep == flat).mean() >= 0.97
+    assert (np.abs(deep.astype(np.int64) - flat) <= 1).mean() >= 0.98
+
+
+@pytest.mark.parametrize("c, message", [(None, "pair"), (("0", "1", "2"), "pair"), (("nan", "0"), "c_re"),
+                                        (("0", 0.5), "c_im"), (("17", "0"), "c_re")])
+def test_bad_julia_parameters_raise_value_error(c, message):
+    with pytest.raises(ValueError, match=message):
+        deep_julia(c, DeepViewport("0", "0", "1e-30", 4, 3), 100)
 
 
 def test_bilinear_approximation_changes_almost_no_pixel(locations):
