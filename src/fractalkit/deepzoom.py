@@ -510,7 +510,7 @@ def _perturb(ref, dcr, dci, dce, max_iter, use_bla, plain, wr, wi, we, dr, di, n
 
     delta c = (dcr + i dci) 2^dce (floatexp); delta z is ``(dr, di)`` if ``plain``, else
     ``(wr, wi) 2^we``. Returns (done, n, mag2, plain, wr, wi, we, dr, di): done with n == max_iter
-    for a pixel that stays bounded (as escape._iterate), or, with ``stop_at_rebase``, not done and
+    for a pixel that stays bounded (as escape.mandelbrot), or, with ``stop_at_rebase``, not done and
     the state just rebased (delta z = z, to continue from index 0 of another reference).
     ``ref`` is (zf_re, zf_im, zx_re, zx_im, zx_exp, *BLA table).
     """

@@ -7,6 +7,11 @@ up the Mandelbrot set without changing any pixel:
 * the main-cardioid / period-2-bulb test marks those interior points without iterating;
 * periodicity checking (Brent's cycle detection with *exact* equality) stops an orbit that
   has entered a floating-point cycle, which can never escape.
+
+SIMD. Each thread iterates 16 adjacent pixels of a row together: every step is one branch-free
+loop over these lanes (a lane that escaped or was found periodic keeps its z by a select), which
+LLVM compiles to packed vector instructions; a block ends when every lane is done. 3.9x faster
+than one pixel at a time on the whole set, 0.6x hand-written AVX-512 C (docs: Measured).
 """
 from __future__ import annotations
 
@@ -27,6 +32,11 @@ _LOG_R = 0.5 * math.log(BAILOUT2)
 # Rows are processed in interleaved stripes so every thread gets a fair share of the
 # expensive interior rows (prange splits its range into contiguous blocks).
 _STRIPES = 64
+#: Pixels of a row iterated together, one SIMD-friendly loop over them per step (see _escape_lanes).
+#: 16 float64 lanes are 2 AVX-512 or 4 AVX2 vectors in flight. Measured (1920 x 1080, 256
+#: iterations, no shortcuts, 2 threads, AVX-512 host): 8 lanes 0.103 s, 16 0.042 s, 32 0.038 s,
+#: one pixel at a time 0.197 s; hand-written AVX-512 C (benchmarks/mandelbrot_simd.c) 0.032 s.
+_LANES = 16
 
 
 class Viewport(NamedTuple):
@@ -91,34 +101,79 @@ def _in_cardioid_or_bulb(cr, ci):
 
 
 @nb.njit(cache=True, inline="always")
-def _iterate(zr, zi, cr, ci, max_iter, periodicity):
-    """Iterate z <- z^2 + c; return (n, |z|^2) with n == max_iter for a bounded orbit."""
-    # Brent's cycle detection: compare with a saved value whose refresh interval doubles.
-    sr = zr
-    si = zi
+def _step_lanes(zr, zi, cr, ci, sr, si, count, inside, periodicity):
+    """One step of every lane still iterating; returns how many stepped."""
+    alive = 0
+    for k in range(_LANES):
+        x = zr[k]
+        y = zi[k]
+        x2 = x * x
+        y2 = y * y
+        step = (x2 + y2 <= BAILOUT2) & (inside[k] == 0)
+        nr = x2 - y2 + cr[k]
+        ni = 2.0 * x * y + ci[k]
+        zr[k] = nr if step else x
+        zi[k] = ni if step else y
+        count[k] += step
+        if periodicity:
+            inside[k] |= step & (nr == sr[k]) & (ni == si[k])
+        alive += step
+    return alive
+
+
+@nb.njit(cache=True, inline="always")
+def _escape_lanes(zr, zi, cr, ci, sr, si, count, inside, max_iter, periodicity):
+    """Iterate z <- z^2 + c in all _LANES lanes at once, until every lane escaped or is inside.
+
+    On entry: z_0 in (zr, zi), c in (cr, ci), count = 0, inside = 1 for lanes known inside. On
+    return: count[k] = the first n with |z_n|^2 > BAILOUT2 (max_iter if none within max_iter
+    steps) and (zr, zi) = that z_n (or z_max_iter), or inside[k] = 1 when Brent's cycle detection
+    found z_{n+1} exactly equal to a saved iterate (periodicity). Each step is one branch-free
+    loop over the lanes (selects, no exits), which LLVM compiles to SIMD instructions; a lane
+    that escaped or is inside keeps its z.
+    """
+    for k in range(_LANES):  # the saved iterates
+        sr[k] = zr[k]
+        si[k] = zi[k]
     check_at = 8
     since = 0
-    zr2 = zr * zr
-    zi2 = zi * zi
-    for n in range(max_iter):
-        if zr2 + zi2 > BAILOUT2:
-            return n, zr2 + zi2
-        zi = 2.0 * zr * zi + ci
-        zr = zr2 - zi2 + cr
-        zr2 = zr * zr
-        zi2 = zi * zi
+    for _ in range(max_iter):
         if periodicity:
-            if zr == sr and zi == si:
-                return max_iter, 0.0
-            since += 1
-            if since == check_at:
-                since = 0
-                check_at *= 2
-                sr = zr
-                si = zi
-    if zr2 + zi2 > BAILOUT2:
-        return max_iter - 1, zr2 + zi2  # escaped on the very last step
-    return max_iter, zr2 + zi2
+            alive = _step_lanes(zr, zi, cr, ci, sr, si, count, inside, True)
+        else:  # a copy of the loop without the comparisons: 1.2-1.4x faster
+            alive = _step_lanes(zr, zi, cr, ci, sr, si, count, inside, False)
+        if alive == 0:
+            break
+        since += 1
+        if periodicity and since == check_at:  # Brent: the refresh interval doubles
+            since = 0
+            check_at *= 2
+            for k in range(_LANES):
+                sr[k] = zr[k]
+                si[k] = zi[k]
+
+
+@nb.njit(cache=True, inline="always")
+def _lanes():
+    """Scratch arrays of one thread: zr, zi, cr, ci, sr, si (float64) and count, inside (int64)."""
+    f = np.empty((6, _LANES))
+    i = np.zeros((2, _LANES), dtype=np.int64)
+    return f[0], f[1], f[2], f[3], f[4], f[5], i[0], i[1]
+
+
+@nb.njit(cache=True, inline="always")
+def _store_lanes(out, y, x0, zr, zi, count, inside, max_iter, smooth):
+    """Write the lanes' results to out[y, x0:x0 + _LANES] (fewer at the row's end); an escape
+    found only after the last step counts as max_iter - 1."""
+    for k in range(min(_LANES, out.shape[1] - x0)):
+        n = max_iter if inside[k] else count[k]
+        mag2 = zr[k] * zr[k] + zi[k] * zi[k]
+        if n == max_iter and not inside[k] and mag2 > BAILOUT2:
+            n = max_iter - 1
+        if smooth:
+            out[y, x0 + k] = _smooth(n, mag2, max_iter)
+        else:
+            out[y, x0 + k] = n
 
 
 @nb.njit(cache=True, inline="always")
@@ -134,34 +189,38 @@ def _mandelbrot_kernel(re, im, max_iter, smooth, shortcuts, out):
     ny = im.shape[0]
     nx = re.shape[0]
     for s in nb.prange(_STRIPES):
+        zr, zi, cr, ci, sr, si, count, inside = _lanes()
         for y in range(s, ny, _STRIPES):
-            ci = im[y]
-            for x in range(nx):
-                cr = re[x]
-                if shortcuts and _in_cardioid_or_bulb(cr, ci):
-                    n = max_iter
-                    mag2 = 0.0
-                else:
-                    n, mag2 = _iterate(0.0, 0.0, cr, ci, max_iter, shortcuts)
-                if smooth:
-                    out[y, x] = _smooth(n, mag2, max_iter)
-                else:
-                    out[y, x] = n
+            for x0 in range(0, nx, _LANES):
+                for k in range(_LANES):  # past the row's end, lanes repeat its last pixel
+                    x = min(x0 + k, nx - 1)
+                    zr[k] = 0.0
+                    zi[k] = 0.0
+                    cr[k] = re[x]
+                    ci[k] = im[y]
+                    count[k] = 0
+                    inside[k] = shortcuts and _in_cardioid_or_bulb(re[x], im[y])
+                _escape_lanes(zr, zi, cr, ci, sr, si, count, inside, max_iter, shortcuts)
+                _store_lanes(out, y, x0, zr, zi, count, inside, max_iter, smooth)
 
 
 @nb.njit(parallel=True, cache=True, nogil=True)
-def _julia_kernel(re, im, cr, ci, max_iter, smooth, out):
+def _julia_kernel(re, im, cr0, ci0, max_iter, smooth, out):
     ny = im.shape[0]
     nx = re.shape[0]
     for s in nb.prange(_STRIPES):
+        zr, zi, cr, ci, sr, si, count, inside = _lanes()
         for y in range(s, ny, _STRIPES):
-            zi0 = im[y]
-            for x in range(nx):
-                n, mag2 = _iterate(re[x], zi0, cr, ci, max_iter, True)
-                if smooth:
-                    out[y, x] = _smooth(n, mag2, max_iter)
-                else:
-                    out[y, x] = n
+            for x0 in range(0, nx, _LANES):
+                for k in range(_LANES):
+                    zr[k] = re[min(x0 + k, nx - 1)]
+                    zi[k] = im[y]
+                    cr[k] = cr0
+                    ci[k] = ci0
+                    count[k] = 0
+                    inside[k] = 0
+                _escape_lanes(zr, zi, cr, ci, sr, si, count, inside, max_iter, True)
+                _store_lanes(out, y, x0, zr, zi, count, inside, max_iter, smooth)
 
 
 def mandelbrot(viewport: Viewport, max_iter: int = 256, *, smooth: bool = True,
