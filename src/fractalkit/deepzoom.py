@@ -784,6 +784,12 @@ def deep_julia(c, viewport: DeepViewport, max_iter: int = 1000, *, smooth: bool 
     smooth, bla : bool
         As for :func:`deep_mandelbrot`.
 
+    Notes
+    -----
+    Two references and two BLA tables: twice :func:`deep_mandelbrot`'s memory, about 190 MB
+    more at the peak for 10**6 iterations (measured: the basilica ``c = -1``, a 4 x 4 window
+    inside, every pixel bounded, 2.5 s).
+
     Returns
     -------
     numpy.ndarray
