@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from gallerykit import freeze_startup_heap, home_page, navigation_pages, page_config
+from gallerykit import collect_garbage, freeze_startup_heap, home_page, navigation_pages, page_config
 
 freeze_startup_heap()  # once per process: Streamlit's collection after each run skips the libraries
 
@@ -18,4 +18,7 @@ home = home_page(os.environ.get("STREAMLIT_APP"), Path(__file__).parent)
 page = st.navigation([st.Page(p.file, title=p.title, icon=p.icon, default=p.file == home)
                       for p in navigation_pages(home)])
 page_config(page.title)
-page.run()
+try:
+    page.run()
+finally:  # instead of Streamlit's collection after every run (runner.postScriptGC, off)
+    collect_garbage()

@@ -5,13 +5,14 @@ import contextlib
 import gc
 import importlib
 import threading
+import time
 from pathlib import Path
 
 import streamlit as st
 
 from fractalkit.limits import WorkLimitError
 
-__all__ = ["SHARED_LIBRARIES", "freeze_startup_heap", "guarded", "page_config"]
+__all__ = ["SHARED_LIBRARIES", "COLLECT_INTERVAL", "collect_garbage", "freeze_startup_heap", "guarded", "page_config"]
 
 
 def page_config(title: str) -> None:
@@ -46,8 +47,8 @@ def _first_numba_compilation() -> None:
 def freeze_startup_heap() -> bool:
     """Exempt what every run shares from the garbage collection after each run; once per process.
 
-    Streamlit runs a full collection, ``gc.collect(2)``, after every script run
-    (``runner.postScriptGC``, to keep memory down between runs). A full collection walks every
+    A full collection, ``gc.collect(2)``, follows page runs (Streamlit's ``runner.postScriptGC``
+    after every run; here :func:`collect_garbage`, at most once a second). It walks every
     object the process tracks: with the gallery's libraries loaded and numba's compiler
     contexts built, about 270 000, ~0.1 s per run of any page, holding the interpreter lock, so
     a class of 50 opening a page queued ~5 s for it alone. This imports
@@ -78,6 +79,49 @@ def freeze_startup_heap() -> bool:
         return True
     finally:
         _freeze_lock.release()
+
+
+#: Least seconds between two full collections after page runs (:func:`collect_garbage`).
+COLLECT_INTERVAL = 1.0
+_collect_lock = threading.Lock()
+_last_collect = float("-inf")
+
+
+def collect_garbage(interval: float | None = None) -> bool:
+    """A full collection after a page run, at most once every ``interval`` seconds per process.
+
+    Streamlit's own collection after every run (``runner.postScriptGC``, off in
+    ``.streamlit/config.toml``) costs 2-7 ms of the interpreter lock per run even with the
+    start-up heap frozen (:func:`freeze_startup_heap`): it walks every session's state and every
+    cached figure, and a class's 50 runs queue for 50 of them. The entry file calls this after
+    each run instead: under load one collection serves every run of the last second; a lone
+    session still gets one after each run a second apart. Reference cycles left by a run (a
+    closed matplotlib figure, a finished script's frames) wait at most ``interval`` seconds
+    longer, or until Python's own generational collection.
+
+    Parameters
+    ----------
+    interval : float, optional
+        Seconds, >= 0; default :data:`COLLECT_INTERVAL`.
+
+    Returns
+    -------
+    bool
+        True if this call collected, False if another did within ``interval`` seconds (or is
+        collecting now).
+    """
+    global _last_collect
+    if not _collect_lock.acquire(blocking=False):
+        return False
+    try:
+        now = time.monotonic()
+        if now - _last_collect < (COLLECT_INTERVAL if interval is None else interval):
+            return False
+        gc.collect(2)
+        _last_collect = time.monotonic()
+        return True
+    finally:
+        _collect_lock.release()
 
 
 def _kernel_source_stamp() -> tuple:

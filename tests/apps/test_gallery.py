@@ -5,6 +5,7 @@ page at collection time, which this module must not pay: the arm64 test runs a f
 """
 from __future__ import annotations
 
+import gc
 import io
 import subprocess
 import sys
@@ -315,6 +316,41 @@ fractalkit.box_counts(__import__("numpy").ones((64, 64), bool))  # a first kerne
 gc.collect()
 print(frozen, len(gc.get_objects()))
 """
+
+
+def test_runs_are_followed_by_at_most_one_full_collection_a_second(monkeypatch):
+    """Streamlit's collection after every run is off (.streamlit/config.toml); the entry file
+    collects instead, at most once per interval: a reference cycle left by a run is freed by the
+    next collection, and a run within the interval of the last one does not pay for another."""
+    import tomllib
+    import weakref
+
+    import gallerykit
+    from gallerykit import page as page_module
+
+    assert tomllib.loads((APPS_DIR.parent / ".streamlit" / "config.toml").read_text())["runner"]["postScriptGC"] is False
+
+    class Node:
+        pass
+
+    def cycle():
+        node = Node()
+        node.me = node
+        return weakref.ref(node)
+
+    gc.disable()  # only our collections free cycles here
+    try:
+        first = cycle()
+        assert gallerykit.collect_garbage(interval=0) is True and first() is None
+        second = cycle()
+        assert gallerykit.collect_garbage(interval=3600) is False and second() is not None
+        before = page_module._last_collect
+        monkeypatch.setattr(page_module, "COLLECT_INTERVAL", 0.0)
+        start(ENTRY)  # a run of the entry file collects after the page
+        assert page_module._last_collect > before
+    finally:
+        gc.enable()
+    assert second() is None
 
 
 def test_the_collection_after_each_run_skips_what_the_pages_import():
