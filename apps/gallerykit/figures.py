@@ -3,16 +3,19 @@
 The Plotly figures are built once per distinct input for the whole server (``st.cache_resource``):
 building one costs milliseconds of the interpreter lock (plotly validates every property),
 which a class of 50 opening the same page paid 50 times. Every session gets the same figure
-object: callers pass it to ``st.plotly_chart`` (which copies it) and never modify it.
+object: callers pass it to ``st.plotly_chart`` and never modify it (:class:`SharedFigure`).
 """
 from __future__ import annotations
 
+import functools
+
+import plotly.graph_objects as go
 import streamlit as st
 
 from fractalkit import Fit, Lacunarity, MultifractalSpectrum
 
 __all__ = ["COLORMAPS", "MAX_DISPLAY_WIDTH", "display_png", "fig_png", "local_slopes_figure", "loglog_figure",
-           "plotly_colorscale", "result_digest", "shared_figure", "show_png"]
+           "plotly_colorscale", "result_digest", "SharedFigure", "shared_figure", "show_png"]
 
 #: Widest image ``st.image`` sends as it is (Streamlit's ``MAXIMUM_CONTENT_WIDTH``, 2 x 730 px):
 #: a wider one it decodes, resizes and re-encodes on every run of the page.
@@ -66,10 +69,56 @@ def result_digest(result) -> bytes:
     return h.digest()
 
 
-#: ``st.cache_resource`` for figures: one object per distinct input, for every session; results
-#: of fractalkit passed as inputs are keyed by :func:`result_digest`.
-shared_figure = st.cache_resource(max_entries=256, show_spinner=False,
+class SharedFigure(go.Figure):
+    """A Plotly figure that every session shows and none modifies: its dict is made once.
+
+    ``st.plotly_chart`` turns its figure into a dict on every run (``Figure.to_dict``, a deep
+    copy: 1-4 ms of the interpreter lock per figure, per run, per session); this one returns the
+    same dict each time, so only Streamlit's JSON encoding remains. Neither the figure nor the
+    dict may be modified after the first call.
+    """
+
+    def to_dict(self) -> dict:
+        made = self.__dict__.get("_shared_dict")  # (BaseFigure.__setattr__ refuses new attributes)
+        if made is None:
+            made = self.__dict__["_shared_dict"] = super().to_dict()
+        return made
+
+
+_figure_cache = st.cache_resource(max_entries=256, show_spinner=False,
                                   hash_funcs={t: result_digest for t in (Fit, MultifractalSpectrum, Lacunarity)})
+
+
+def shared_figure(func):
+    """Decorator: ``st.cache_resource`` for a function that builds a Plotly figure.
+
+    One figure per distinct input, for every session (results of fractalkit passed as inputs are
+    keyed by :func:`result_digest`); the cached figure becomes a :class:`SharedFigure`, so
+    ``st.plotly_chart`` does not copy it again on every run.
+
+    Parameters
+    ----------
+    func : callable
+        Builds and returns a ``plotly.graph_objects.Figure`` or a tuple of them; arguments as
+        ``st.cache_resource`` takes them (a leading underscore leaves an argument out of the key).
+
+    Returns
+    -------
+    callable
+        ``func`` cached; ``.clear()`` empties its cache.
+    """
+    cached = _figure_cache(func)
+
+    @functools.wraps(func)
+    def figure(*args, **kwargs):
+        made = cached(*args, **kwargs)
+        for fig in made if isinstance(made, tuple) else (made,):
+            if type(fig) is go.Figure:
+                fig.__class__ = SharedFigure  # the cached object itself, once: same layout, one method more
+        return made
+
+    figure.clear = cached.clear
+    return figure
 
 
 def show_png(png: bytes, caption: str = "", where=None, **kwargs) -> None:
@@ -200,8 +249,6 @@ def loglog_figure(fit, xlabel: str, ylabel: str, title: str):
         fit and labels: not to be modified.
     """
     import numpy as np
-    import plotly.graph_objects as go
-
     x, y, used = np.asarray(fit.x, float), np.asarray(fit.y, float), fit.used
     fig = go.Figure()
     fig.add_scatter(x=x[~used], y=y[~used], mode="markers", name="outside the fit",
@@ -238,8 +285,6 @@ def local_slopes_figure(fit, xlabel: str, title: str):
     import math
 
     import numpy as np
-    import plotly.graph_objects as go
-
     with np.errstate(divide="ignore", invalid="ignore"):  # an empty scale (y = 0) has no local slope
         sx, sv = fit.local_slopes
     ok = np.isfinite(sx) & np.isfinite(sv)
