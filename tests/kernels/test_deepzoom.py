@@ -48,26 +48,33 @@ def max_iter_of(window) -> int:
     return 50 * window["period"] if "period" in window else 40_000
 
 
-def direct_count(window, x, y, max_iter) -> int:
-    """Integer escape count of pixel (x, y) by iterating z <- z^2 + c entirely in MPFR.
-
-    Same pixel centres, bail-out radius and convention as fractalkit.mandelbrot: the first n
-    with |z_n|^2 > 256^2 (max_iter - 1 if that is n = max_iter), max_iter if none.
-    """
-    prec = working_precision(window["width"], NX, NY) + 64
-    with gmpy2.context(precision=prec):
-        pixel = gmpy2.mpfr(window["width"]) / NX
-        cr = gmpy2.mpfr(window["center_re"]) + (x - (NX - 1) / 2) * pixel
-        ci = gmpy2.mpfr(window["center_im"]) - (y - (NY - 1) / 2) * pixel
-        zr = zi = zr2 = zi2 = gmpy2.mpfr(0)
-        for n in range(max_iter + 1):
-            if zr2 + zi2 > BAILOUT2:
-                return min(n, max_iter - 1)
-            zi = 2 * zr * zi + ci
-            zr = zr2 - zi2 + cr
-            zr2 = zr * zr
-            zi2 = zi * zi
+def mpfr_escape_count(zr, zi, cr, ci, max_iter) -> int:
+    """Integer escape count of z <- z^2 + c from z_0 = zr + i zi, every step in MPFR (the
+    context's precision). Same bail-out radius and convention as fractalkit.mandelbrot: the
+    first n with |z_n|^2 > 256^2 (max_iter - 1 if that is n = max_iter), max_iter if none."""
+    zr2 = zr * zr
+    zi2 = zi * zi
+    for n in range(max_iter + 1):
+        if zr2 + zi2 > BAILOUT2:
+            return min(n, max_iter - 1)
+        zi = 2 * zr * zi + ci
+        zr = zr2 - zi2 + cr
+        zr2 = zr * zr
+        zi2 = zi * zi
     return max_iter
+
+
+def pixel_centre(window, x, y):
+    """The MPFR coordinates of pixel (x, y) of a window, as the renderers place pixel centres."""
+    pixel = gmpy2.mpfr(window["width"]) / NX
+    return (gmpy2.mpfr(window["center_re"]) + (x - (NX - 1) / 2) * pixel,
+            gmpy2.mpfr(window["center_im"]) - (y - (NY - 1) / 2) * pixel)
+
+
+def direct_count(window, x, y, max_iter) -> int:
+    """Escape count of pixel (x, y) of a Mandelbrot window, iterating entirely in MPFR."""
+    with gmpy2.context(precision=working_precision(window["width"], NX, NY) + 64):
+        return mpfr_escape_count(gmpy2.mpfr(0), gmpy2.mpfr(0), *pixel_centre(window, x, y), max_iter)
 
 
 def render(window, max_iter, smooth=False, nx=NX, ny=NY, bla=True):
@@ -133,24 +140,10 @@ def julia_window(name, depth):
 
 
 def direct_julia_count(window, x, y) -> int:
-    """Integer escape count of pixel (x, y) of a Julia window, iterating entirely in MPFR."""
-    max_iter = window["max_iter"]
-    prec = working_precision(window["width"], NX, NY) + 64
-    with gmpy2.context(precision=prec):
-        pixel = gmpy2.mpfr(window["width"]) / NX
-        cr, ci = (gmpy2.mpfr(v) for v in window["c"])
-        zr = gmpy2.mpfr(window["center_re"]) + (x - (NX - 1) / 2) * pixel
-        zi = gmpy2.mpfr(window["center_im"]) - (y - (NY - 1) / 2) * pixel
-        zr2 = zr * zr
-        zi2 = zi * zi
-        for n in range(max_iter + 1):
-            if zr2 + zi2 > BAILOUT2:
-                return min(n, max_iter - 1)
-            zi = 2 * zr * zi + ci
-            zr = zr2 - zi2 + cr
-            zr2 = zr * zr
-            zi2 = zi * zi
-    return max_iter
+    """Escape count of pixel (x, y) of a Julia window, iterating entirely in MPFR."""
+    with gmpy2.context(precision=working_precision(window["width"], NX, NY) + 64):
+        c = (gmpy2.mpfr(v) for v in window["c"])
+        return mpfr_escape_count(*pixel_centre(window, x, y), *c, window["max_iter"])
 
 
 def render_julia(window, smooth=False, nx=NX, ny=NY, bla=True):
