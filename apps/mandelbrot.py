@@ -63,8 +63,11 @@ def go_to(vp: DeepViewport) -> None:
 
 
 def _goto_preset() -> None:
+    """A preset is a place in the Mandelbrot set: it also leaves the Julia set."""
     re_, im_, width = preset(st.session_state.m_preset)
     st.session_state.m_re, st.session_state.m_im, st.session_state.m_width = re_, im_, width
+    st.session_state.m_julia = False
+    st.session_state.pop("m_mandelbrot_width", None)
 
 
 def _zoom(x: float | None, y: float | None, factor: float) -> None:

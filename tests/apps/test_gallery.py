@@ -200,6 +200,10 @@ def test_mandelbrot_explorer_shows_the_julia_set_of_its_centre_at_any_depth():
     png = next(d for d in deep.get("download_button") if d.proto.label == "Download PNG")
     assert png is not None
     assert deep.query_params["re"] == beta[0] and deep.query_params["c_im"] == "1"
+    deep.selectbox(key="m_preset").set_value("Seahorse valley")
+    deep.button[0].click().run()  # a preset is a place in the Mandelbrot set
+    assert deep.toggle(key="m_julia").value is False and "c_re" not in deep.query_params
+    assert deep.text_input(key="m_width").value == "0.003" and not deep.error
 
 
 def test_julia_gif():
