@@ -555,8 +555,6 @@ def _perturb(ref, dcr, dci, dce, max_iter, use_bla, plain, wr, wi, we, dr, di, n
                 return True, max_iter, mag2, plain, wr, wi, we, dr, di
             if m == last or _fx_less(zr, zi, ze, wr, wi, we):
                 m = 0
-                if stop_at_rebase:
-                    return False, n, 0.0, plain, wr, wi, we, dr, di
                 wr = zr
                 wi = zi
                 we = ze
@@ -564,6 +562,8 @@ def _perturb(ref, dcr, dci, dce, max_iter, use_bla, plain, wr, wi, we, dr, di, n
                     plain = True
                     dr = fzr
                     di = fzi
+                if stop_at_rebase:
+                    return False, n, 0.0, plain, wr, wi, we, dr, di
         # bilinear approximation: skip 2**l steps at once, delta z <- A delta z + B delta c
         if use_bla and m >= 1:
             l = _bla_level(bla_off, bla_r, bla_rp, m - 1, n, max_iter, plain, max(abs(dr), abs(di)), we)
