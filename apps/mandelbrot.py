@@ -13,7 +13,7 @@ import streamlit as st
 from gallerykit import COLORMAPS, guarded, shared_figure
 from fractalkit import Viewport, colorize, image_bytes, julia, mandelbrot
 from fractalkit.deepzoom import (DeepViewport, auto_max_iter, deep_julia, deep_mandelbrot, float64_is_exact,
-                                 julia_parameter, misiurewicz_point, working_precision, zoom)
+                                 julia_parameter, kernel_ready, misiurewicz_point, working_precision, zoom)
 from fractalkit.limits import MAX_ESCAPE_WORK, WorkLimitError, check
 
 RESOLUTIONS = {"480 × 360": (480, 360), "800 × 600": (800, 600), "1280 × 720": (1280, 720),
@@ -165,8 +165,11 @@ def render(cre: str, cim: str, width: str, max_iter: int, res: str, cmap: str,
 
 def draw(vp: DeepViewport, max_iter: int, deep: bool, c: tuple[str, str] | None) -> tuple[bytes, float, str]:
     """:func:`render` with a spinner (and the elapsed time for perturbation renders)."""
-    with st.spinner(f"Perturbation render, width {vp.width}, {max_iter:,} iterations: reference orbit in MPFR, "
-                    f"then {vp.nx} × {vp.ny} pixels…" if deep else "Rendering…", show_time=deep):
+    first = "" if not deep or kernel_ready() else (
+        "The first deep render since the server started loads the perturbation kernel, or compiles it (about a "
+        "minute) if no one has used it since the code changed. ")
+    with st.spinner(f"{first}Perturbation render, width {vp.width}, {max_iter:,} iterations: reference orbit in "
+                    f"MPFR, then {vp.nx} × {vp.ny} pixels…" if deep else "Rendering…", show_time=deep):
         return render(vp.center_re, vp.center_im, vp.width, max_iter, st.session_state.m_res, st.session_state.m_cmap,
                       c)
 

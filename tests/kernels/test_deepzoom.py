@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 import gmpy2
@@ -205,6 +207,13 @@ def test_shallow_julia_windows_match_the_float64_kernel(c, cre, cim, width):
     assert len(np.unique(flat)) >= 10
     assert (deep == flat).mean() >= 0.97
     assert (np.abs(deep.astype(np.int64) - flat) <= 1).mean() >= 0.98
+
+
+def test_kernel_ready_says_whether_the_process_has_the_kernel():
+    code = ("from fractalkit.deepzoom import DeepViewport, deep_julia, kernel_ready; before = kernel_ready(); "
+            "deep_julia(('0', '1'), DeepViewport('0', '0', '1e-20', 2, 2), 50); print(before, kernel_ready())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.stdout.split() == ["False", "True"], out.stderr[-2000:]
 
 
 @pytest.mark.parametrize("c, message", [(None, "pair"), (("0", "1", "2"), "pair"), (("nan", "0"), "c_re"),
