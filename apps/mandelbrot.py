@@ -130,8 +130,9 @@ def _from_link() -> None:
 
 @st.cache_data(max_entries=24, show_spinner=False)
 def render(cre: str, cim: str, width: str, max_iter: int, res: str, cmap: str,
-           c: tuple[str, str] | None = None) -> tuple[bytes, float, str]:
-    """PNG (with the exact window in its text chunks), fraction of pixels inside, and the method.
+           c: tuple[str, str] | None = None) -> tuple[bytes, float, str, float]:
+    """PNG (with the exact window in its text chunks), fraction of pixels inside, the method, and the
+    spread of the escaping pixels' smooth counts (max - min; 0 if none escapes).
 
     The Mandelbrot set, or with ``c`` (exact decimals) the filled Julia set of z² + c."""
     nx, ny = RESOLUTIONS[res]
@@ -160,10 +161,12 @@ def render(cre: str, cim: str, width: str, max_iter: int, res: str, cmap: str,
     text = {"center_re": cre, "center_im": cim, "width": width, "max_iter": str(max_iter), "method": method}
     if c is not None:
         text.update(set="Julia", c_re=c[0], c_im=c[1])
-    return image_bytes(colorize(img, cmap, log=True), text=text), float(np.isnan(img).mean()), method
+    escaping = img[np.isfinite(img)]
+    spread = float(escaping.max() - escaping.min()) if escaping.size else 0.0
+    return image_bytes(colorize(img, cmap, log=True), text=text), float(np.isnan(img).mean()), method, spread
 
 
-def draw(vp: DeepViewport, max_iter: int, deep: bool, c: tuple[str, str] | None) -> tuple[bytes, float, str]:
+def draw(vp: DeepViewport, max_iter: int, deep: bool, c: tuple[str, str] | None) -> tuple[bytes, float, str, float]:
     """:func:`render` with a spinner (and the elapsed time for perturbation renders)."""
     first = "" if not deep or kernel_ready() else (
         "The first deep render since the server started loads the perturbation kernel, or compiles it (about a "
@@ -256,11 +259,11 @@ with guarded():
         st.caption("Showing the last valid view; the address keeps it too.")
     auto = st.session_state.m_auto
     max_iter = auto_max_iter(vp.width) if auto else int(st.session_state.m_iter)
-    png, inside, method = draw(vp, max_iter, deep, c)
+    png, inside, method, spread = draw(vp, max_iter, deep, c)
     asked = max_iter
     while auto and inside >= AUTO_RAISE_INSIDE and max_iter * 4 <= 10 ** 6:
         try:  # every pixel at the cap: the view needs more iterations than the depth suggests
-            png, inside, method = draw(vp, max_iter * 4, deep, c)
+            png, inside, method, spread = draw(vp, max_iter * 4, deep, c)
         except WorkLimitError:
             break
         max_iter *= 4
@@ -268,6 +271,10 @@ with guarded():
         st.info(f"At {asked:,} iterations {AUTO_RAISE_INSIDE:.0%} or more of the pixels stayed inside, so the "
                 f"automatic count went up to {max_iter:,}" + (" (all still inside)." if inside >= AUTO_RAISE_INSIDE
                                                                 else "."))
+    if inside == 0 and spread < 1:
+        st.info("Every pixel escapes after the same number of iterations: this window lies beside the set, away "
+                "from its boundary. A centre typed with fewer digits than the width needs misses the boundary; "
+                "zoom out, or zoom in by dragging boxes from a wider view, which keeps every digit.")
     st.session_state.m_good = (vp.center_re, vp.center_im, vp.width, c)
     st.query_params.update(re=vp.center_re, im=vp.center_im, width=vp.width)
     if c is None:

@@ -200,6 +200,12 @@ def test_mandelbrot_explorer_shows_the_julia_set_of_its_centre_at_any_depth():
     png = next(d for d in deep.get("download_button") if d.proto.label == "Download PNG")
     assert png is not None
     assert deep.query_params["re"] == beta[0] and deep.query_params["c_im"] == "1"
+    assert not deep.info  # a window on the boundary: varied counts
+    beside = AppTest.from_file(str(APPS_DIR / "mandelbrot.py"), default_timeout=TIMEOUT)
+    beside.query_params.update(c_re="0", c_im="1", re=beta[0], im=beta[1], width="1e-100")  # 44 digits, 1e-100 wide
+    beside.run()
+    assert_ok(beside)
+    assert [i.value.split(":")[0] for i in beside.info] == ["Every pixel escapes after the same number of iterations"]
     deep.selectbox(key="m_preset").set_value("Seahorse valley")
     deep.button[0].click().run()  # a preset is a place in the Mandelbrot set
     assert deep.toggle(key="m_julia").value is False and "c_re" not in deep.query_params
