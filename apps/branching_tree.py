@@ -12,14 +12,14 @@ import plotly.graph_objects as go
 import streamlit as st
 from matplotlib.collections import LineCollection
 
-from gallerykit import guarded, plotly_colorscale, shared_figure, show_png
+from gallerykit import cache_data, guarded, plotly_colorscale, shared_figure, show_png
 from fractalkit import nan_path, segment_count, tree_2d, tree_3d
 
 MAX_DEPTH_2D = 16
 MAX_DEPTH_3D = 10
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@cache_data(max_entries=32, show_spinner=False)
 def render_2d(depth, branches, angle, length_ratio, width_ratio, jitter, seed, cmap) -> bytes:
     seg = tree_2d(depth, branches, angle, length_ratio, width_ratio, jitter=jitter, seed=seed)
     fig, ax = plt.subplots(figsize=(7, 7), dpi=110)

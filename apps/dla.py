@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded, loglog_figure, shared_results, show_png
+from gallerykit import COLORMAPS, cache_data, guarded, loglog_figure, shared_results, show_png
 from fractalkit import colorize, dla, gyration_dimension, image_bytes
 
 #: Grown clusters kept for all sessions together: a cluster at the particle cap holds a
@@ -36,7 +36,7 @@ def grow(particles: int, seed: int, slot):
     return cluster
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@cache_data(max_entries=16, show_spinner=False)
 def view(particles: int, seed: int, cmap: str, _cluster):
     """The cluster's picture (PNG) and its growth-law fit (None below 200 particles), once per
     cluster and colour map for every session."""

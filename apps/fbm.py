@@ -5,8 +5,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from gallerykit import (COLORMAPS, guarded, local_slopes_figure, loglog_figure, plotly_colorscale, shared_figure,
-                        show_png)
+from gallerykit import (COLORMAPS, cache_data, guarded, local_slopes_figure, loglog_figure, plotly_colorscale,
+                        shared_figure, show_png)
 from fractalkit import colorize, diamond_square, fbm_surface, image_bytes
 from fractalkit.selfaffine import MAX_BOOTSTRAP_PIXELS, MIN_BOOTSTRAP, spectral_hurst, variogram
 
@@ -26,7 +26,7 @@ def _exact_available() -> bool:
     return hasattr(surfaces, "fbm_surface_exact")
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@cache_data(max_entries=16, show_spinner=False)
 def make(method: str, size: int, h: float, seed: int) -> np.ndarray:
     if method == EXACT:
         from fractalkit.surfaces import fbm_surface_exact
@@ -37,13 +37,13 @@ def make(method: str, size: int, h: float, seed: int) -> np.ndarray:
     return diamond_square(int(np.log2(size)), h, seed)[:size, :size].astype(np.float32)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@cache_data(max_entries=32, show_spinner=False)
 def measure(method: str, size: int, h: float, seed: int, n_boot: int):
     z = make(method, size, h, seed)
     return spectral_hurst(z, n_boot=n_boot, seed=seed), variogram(z, n_boot=n_boot, seed=seed)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@cache_data(max_entries=16, show_spinner=False)
 def surface_png(method: str, size: int, h: float, seed: int, cmap: str) -> bytes:
     return image_bytes(colorize(make(method, size, h, seed), cmap))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded, show_png
+from gallerykit import COLORMAPS, cache_data, guarded, show_png
 from fractalkit import Viewport, colorize, gif_bytes, image_bytes, julia, palette, to_indices
 
 # Every preset but the last has c in the Mandelbrot set (its critical orbit stays bounded
@@ -19,13 +19,13 @@ PRESETS = {
 }
 
 
-@st.cache_data(max_entries=24, show_spinner=False)
+@cache_data(max_entries=24, show_spinner=False)
 def still(cre, cim, max_iter, size, cmap) -> bytes:
     img = julia(complex(cre, cim), Viewport(0.0, 0.0, 3.2, size, size), max_iter)
     return image_bytes(colorize(img, cmap, log=True))
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@cache_data(max_entries=8, show_spinner=False)
 def animation(cre, cim, kind, frames, size, max_iter, cmap) -> bytes:
     bar = st.progress(0.0, "Rendering frames…")
     out = np.empty((frames, size, size), dtype=np.uint8)

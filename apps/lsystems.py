@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 from matplotlib.collections import LineCollection
 
-from gallerykit import fig_png, guarded, show_png
+from gallerykit import cache_data, fig_png, guarded, show_png
 from fractalkit import LSYSTEMS, colorize, expand, image_bytes, rasterize_segments, turtle
 
 MAX_VECTOR_SEGMENTS = 150_000
@@ -34,7 +34,7 @@ def parse_rules(text: str) -> dict:
     return rules
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@cache_data(max_entries=16, show_spinner=False)
 def render(axiom, rules_items, angle, iterations, draw, heading) -> tuple[bytes, int]:
     prog = expand(axiom, dict(rules_items), iterations)
     seg = turtle(prog, angle, draw, heading)

@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded, shared_figure
+from gallerykit import COLORMAPS, cache_data, guarded, shared_figure
 from fractalkit import Viewport, colorize, image_bytes, julia, mandelbrot
 from fractalkit.deepzoom import (DeepViewport, auto_max_iter, deep_julia, deep_mandelbrot, float64_is_exact,
                                  julia_parameter, kernel_ready, misiurewicz_point, working_precision, zoom)
@@ -43,7 +43,7 @@ FIELDS = {"center_re": "Centre, real part", "center_im": "Centre, imaginary part
 AUTO_RAISE_INSIDE = 0.99
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@cache_data(max_entries=16, show_spinner=False)
 def preset(name: str) -> tuple[str, str, str]:
     *centre, width = PRESETS[name]
     if len(centre) == 1:  # a Misiurewicz point, to 20 digits below the width
@@ -128,7 +128,7 @@ def _from_link() -> None:
                                         f"{st.session_state.m_iter:,}.")
 
 
-@st.cache_data(max_entries=24, show_spinner=False)
+@cache_data(max_entries=24, show_spinner=False)
 def render(cre: str, cim: str, width: str, max_iter: int, res: str, cmap: str,
            c: tuple[str, str] | None = None) -> tuple[bytes, float, str, float]:
     """PNG (with the exact window in its text chunks), fraction of pixels inside, the method, and the

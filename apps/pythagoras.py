@@ -8,11 +8,11 @@ import matplotlib.pyplot as plt
 import streamlit as st
 from matplotlib.collections import PolyCollection
 
-from gallerykit import fig_png, guarded, show_png
+from gallerykit import cache_data, fig_png, guarded, show_png
 from fractalkit import pythagoras_tree
 
 
-@st.cache_data(max_entries=24, show_spinner=False)
+@cache_data(max_entries=24, show_spinner=False)
 def render(depth: int, angle: float, cmap: str) -> tuple[bytes, int]:
     squares, level = pythagoras_tree(depth, angle)
     fig, ax = plt.subplots(figsize=(8, 6))

@@ -12,6 +12,7 @@ initialized module 'pandas' has no attribute 'Series'" (20 sessions on a freshly
 """
 import pandas  # noqa: F401  (whole before any page runs: see above)
 
+from .caching import cache_data, cache_resource
 from .figures import (COLORMAPS, MAX_DISPLAY_WIDTH, display_png, fig_png, local_slopes_figure, loglog_figure,
                       plotly_colorscale, shared_figure, show_png)
 from .navigation import APPS_DIR, DEFAULT_HOME, PAGES, GalleryPage, UnknownPageError, home_page, navigation_pages
@@ -19,6 +20,6 @@ from .page import collect_garbage, freeze_startup_heap, guarded, page_config
 from .results import SharedResults, shared_results
 
 __all__ = ["APPS_DIR", "COLORMAPS", "DEFAULT_HOME", "MAX_DISPLAY_WIDTH", "PAGES", "GalleryPage", "SharedResults",
-           "UnknownPageError", "collect_garbage", "display_png", "fig_png", "freeze_startup_heap", "guarded", "home_page",
-           "local_slopes_figure", "loglog_figure", "navigation_pages", "page_config", "plotly_colorscale",
-           "shared_figure", "shared_results", "show_png"]
+           "UnknownPageError", "cache_data", "cache_resource", "collect_garbage", "display_png", "fig_png",
+           "freeze_startup_heap", "guarded", "home_page", "local_slopes_figure", "loglog_figure", "navigation_pages",
+           "page_config", "plotly_colorscale", "shared_figure", "shared_results", "show_png"]

@@ -14,6 +14,8 @@ import streamlit as st
 
 from fractalkit import Fit, Lacunarity, MultifractalSpectrum
 
+from .caching import decorate_once
+
 __all__ = ["COLORMAPS", "MAX_DISPLAY_WIDTH", "display_png", "fig_png", "local_slopes_figure", "loglog_figure",
            "plotly_colorscale", "result_digest", "SharedFigure", "shared_figure", "show_png"]
 
@@ -105,8 +107,13 @@ def shared_figure(func):
     Returns
     -------
     callable
-        ``func`` cached; ``.clear()`` empties its cache.
+        ``func`` cached; ``.clear()`` empties its cache. Made once per process for a function a
+        page script defines (:func:`gallerykit.caching.decorate_once`).
     """
+    return decorate_once("shared_figure", _shared_figure, func)
+
+
+def _shared_figure(func):
     cached = _figure_cache(func)
 
     @functools.wraps(func)
