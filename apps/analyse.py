@@ -9,96 +9,45 @@ slopes, and the whole analysis downloads as a JSON or CSV report.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
-import math
 import threading
 from pathlib import PurePath
-from typing import Callable, NamedTuple
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-import fractalkit
-from gallerykit import guarded, local_slopes_figure, loglog_figure, shared_figure, shared_results, show_png
+from gallerykit import (cache_data, cache_resource, guarded, local_slopes_figure, loglog_figure, shared_figure,
+                        shared_results, show_png)
 from gallerykit.data import (IMAGE_TYPES, MAX_SERIES, SERIES_TYPES, csv_columns, downscale, image_format,
-                             read_image, read_series, read_upload)
+                             read_image, read_series, read_upload, upload_digest)
+from gallerykit.analysis import (EXAMPLES, KINDS, MEASURES, Input, Measure, Result, derived_dimension, detect_kind,
+                                 example_data, fmt_range, guess_series_kind, otsu_threshold, report_csv, report_json,
+                                 summary_table)
 from fractalkit import colorize, image_bytes
-from fractalkit.measure import Lacunarity, differential_box_counting, lacunarity
-from fractalkit.multifractal import MultifractalSpectrum, correlation_dimension, multifractal_spectrum
-from fractalkit.scaling import Fit
-from fractalkit.selfaffine import dfa, spectral_hurst, variogram
+from fractalkit.measure import Lacunarity
+from fractalkit.multifractal import MultifractalSpectrum
 
-KINDS = ["Binary set", "Grey-level surface", "1-D series"]
-EXAMPLES = ["Sierpinski carpet (exact, 729²)", "fBm surface, H = 0.7 (exact, 512²)",
-            "fBm series, H = 0.7 (exact, 2¹⁴ samples)"]
 PREVIEW_SIDE = 512      # largest side of the picture of the input
 INPUT_CACHE_MB = 384    # decoded uploads kept for every session together
 
 
 # --- the input ------------------------------------------------------------------------------------
 
-class Input(NamedTuple):
-    """What is analysed: its content key, the array, what it is, and a description for the report."""
-
-    key: str                # content hash (or example name): the cache key of every result
-    data: np.ndarray        # 2-D image (any dtype) or 1-D float64 series
-    kinds: list[str]        # kinds it can be analysed as
-    guess: str              # the kind detected from the content
-    description: dict       # for the report
-
-
-def _carpet(k: int) -> np.ndarray:
-    """The Sierpinski carpet, exactly: no position where both indices have the base-3 digit 1."""
-    i = np.arange(3 ** k)
-    hole = np.zeros((i.size, i.size), dtype=bool)
-    a = i.copy()
-    for _ in range(k):
-        d = a % 3 == 1
-        hole |= d[:, None] & d[None, :]
-        a //= 3
-    return ~hole
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
+@cache_data(max_entries=4, show_spinner=False)
 def example(name: str) -> np.ndarray:
-    from fractalkit.surfaces import fbm, fbm_surface_exact
-
-    if name == EXAMPLES[0]:
-        return _carpet(6)
-    if name == EXAMPLES[1]:
-        return fbm_surface_exact(512, 0.7, seed=1)
-    return fbm(2 ** 14, 0.7, seed=1)
+    return example_data(name)
 
 
-def detect_kind(a: np.ndarray) -> str:
-    """"Binary set" for a two-level image (or nearly: most pixels within 5 % of either extreme), else a surface."""
-    if a.dtype == np.bool_:
-        return KINDS[0]
-    step = max(1, int(math.sqrt(a.size / 1e6)))
-    v = np.asarray(a[::step, ::step], dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return KINDS[1]
-    lo, hi = float(v.min()), float(v.max())
-    if hi == lo:
-        return KINDS[0]
-    tol = 0.05 * (hi - lo)
-    extreme = np.mean((v <= lo + tol) | (v >= hi - tol))
-    return KINDS[0] if extreme >= 0.9 else KINDS[1]
-
-
-def image_input(key: str, data: bytes, name: str) -> Input:
+def image_input(key: str, up) -> Input:
     """Decode (once for every session: a server-wide cache within INPUT_CACHE_MB) and describe an image."""
     store = shared_results("analyse-images", INPUT_CACHE_MB)
     hit = store.get(key)
     if hit is None:
+        data = read_upload(up)
         full = read_image(data)
         image, scaled = downscale(full)
-        desc = {"file": name, "bytes": len(data), "format": image_format(data) or "?",
+        desc = {"file": up.name, "bytes": len(data), "format": image_format(data) or "?",
                 "shape": list(full.shape), "dtype": str(full.dtype)}
         if scaled:
             desc["downscaled_to"] = list(image.shape)
@@ -109,13 +58,13 @@ def image_input(key: str, data: bytes, name: str) -> Input:
     return Input(key, image, KINDS[:2], detect_kind(image), dict(desc))
 
 
-def series_input(key: str, data: bytes, name: str) -> Input:
+def series_input(key: str, up) -> Input:
     """Parse a CSV column (the header and column controls are in the sidebar), once for every session."""
-    columns, detected = cached_csv_columns(key, None, data)
+    columns, detected = cached_csv_columns(key, None, up)
     with st.sidebar:
         header = st.checkbox("First row is a header", detected, key=f"a_header_{key[:12]}")
         if header != detected:
-            columns, _ = cached_csv_columns(key, header, data)
+            columns, _ = cached_csv_columns(key, header, up)
         column = columns[-1]
         if len(columns) > 1:
             column = st.selectbox("Column", columns, index=len(columns) - 1, key=f"a_column_{key[:12]}_{header}")
@@ -126,27 +75,28 @@ def series_input(key: str, data: bytes, name: str) -> Input:
     skey = (key, column, header, drop)
     hit = store.get(skey)
     if hit is None:
-        s = read_series(data, column, header, drop)
+        s = read_series(read_upload(up), column, header, drop)
         hit = (s.values, s.dropped)
         store.put(skey, hit, s.values.nbytes)
     values, dropped = hit
-    desc = {"file": name, "bytes": len(data), "column": column, "header": header, "samples": int(values.size),
+    desc = {"file": up.name, "bytes": up.size, "column": column, "header": header, "samples": int(values.size),
             "dropped_rows": dropped}
     return Input(f"{key}:{column}:{header}:{drop}", values, KINDS[2:], KINDS[2], desc)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_csv_columns(key: str, header: bool | None, _data: bytes) -> tuple[list[str], bool]:
-    return csv_columns(_data, header)
+@cache_data(max_entries=32, show_spinner=False)
+def cached_csv_columns(key: str, header: bool | None, _up) -> tuple[list[str], bool]:
+    return csv_columns(read_upload(_up), header)
 
 
 def upload_input(up) -> Input:
-    data = read_upload(up)
-    key = hashlib.sha256(data).hexdigest()
+    """The uploaded file as an input, keyed by its content (``upload_digest``): read and decoded only
+    when no session has it yet."""
+    key = upload_digest(up)
     ext = PurePath(up.name).suffix.lower().lstrip(".")
     if ext in SERIES_TYPES:
-        return series_input(key, data, up.name)
-    return image_input(key, data, up.name)
+        return series_input(key, up)
+    return image_input(key, up)
 
 
 def example_input(name: str) -> Input:
@@ -159,36 +109,12 @@ def example_input(name: str) -> Input:
 
 # --- thresholds -----------------------------------------------------------------------------------
 
-def otsu_threshold(a: np.ndarray) -> float:
-    """Otsu's threshold of the finite values: the level that best splits them into two classes.
-
-    N. Otsu, "A threshold selection method from gray-level histograms", IEEE Trans. Syst. Man
-    Cybern. 9, 62-66 (1979). A 256-bin histogram between the extremes; pixels above the
-    returned level are one class.
-    """
-    v = a[np.isfinite(a)] if a.dtype.kind == "f" else a.ravel()
-    if v.size == 0:
-        raise ValueError("the image holds no finite value")
-    lo, hi = float(v.min()), float(v.max())
-    if hi == lo:
-        return lo
-    hist, edges = np.histogram(v, bins=256, range=(lo, hi))
-    w0 = np.cumsum(hist)[:-1].astype(np.float64)
-    w1 = v.size - w0
-    centers = 0.5 * (edges[1:] + edges[:-1])
-    m = np.cumsum(hist * centers)[:-1]
-    mu0 = m / np.maximum(w0, 1)
-    mu1 = (m[-1] + hist[-1] * centers[-1] - m) / np.maximum(w1, 1)
-    between = w0 * w1 * (mu0 - mu1) ** 2
-    return float(edges[1:-1][int(np.argmax(between))])
-
-
 def short_hash(*parts) -> str:
     """A short, stable widget-key suffix for an input (and parameters)."""
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@cache_data(max_entries=32, show_spinner=False)
 def grey_levels(key: str, _a: np.ndarray) -> tuple[float, float, float, float]:
     """Smallest and largest finite value, Otsu's threshold and the mean of an image (cached per input)."""
     v = _a[np.isfinite(_a)] if _a.dtype.kind == "f" else _a
@@ -199,139 +125,24 @@ def grey_levels(key: str, _a: np.ndarray) -> tuple[float, float, float, float]:
 
 # --- the measures ---------------------------------------------------------------------------------
 
-#: Largest number of set pixels whose correlation sum is computed: a random subset beyond it.
-MAX_CORRELATION_POINTS = 100_000
-#: Largest delay embedding (samples x dimensions) whose correlation sum is computed: the first samples beyond it.
-MAX_EMBEDDING_COORDINATES = 2**21
+@cache_data(max_entries=32, show_spinner=False)
+def series_kind(key: str, _x: np.ndarray) -> str:
+    """``analysis.guess_series_kind`` of the input ``key``, once for every session."""
+    return guess_series_kind(_x)
+
+
 #: Inputs above this many samples are measured one at a time, server-wide (the 2 GB container: the
 #: spectrum of a 4096² surface alone takes about 500 MB).
 BIG_INPUT = 2**22
-#: Moment orders of the generalized dimensions.
-Q_ORDERS = np.linspace(-5.0, 5.0, 21)
 
 
-@dataclasses.dataclass(frozen=True)
-class Measure:
-    """One estimator as the page runs it: ``run(data, params, scale_range)`` -> Fit or MultifractalSpectrum."""
-
-    title: str
-    run: Callable
-    xlabel: str
-    ylabel: str
-    uses: tuple[str, ...] = ()  # the parameters it depends on (its cache key)
-    derived: str = ""           # "3-H", "2-H": also report the dimension of the graph
-    about: str = ""             # one line under the title
-
-
-def _box_counting(binary, p, rng):
-    return fractalkit.box_counting_dimension(binary, scale_range=rng)
-
-
-def _lacunarity(binary, p, rng):
-    return lacunarity(binary)
-
-
-def _mass_radius(binary, p, rng):
-    return fractalkit.mass_radius_dimension(binary, scale_range=rng)
-
-
-def _set_spectrum(binary, p, rng):
-    return multifractal_spectrum(binary, Q_ORDERS, scale_range=rng)
-
-
-def _surface_spectrum(z, p, rng):
-    # the heights above their minimum, in float64 (an int16 raster's range can exceed int16)
-    masses = z if z.dtype == np.bool_ else z.astype(np.float64) - float(z.min())
-    return multifractal_spectrum(masses, Q_ORDERS, scale_range=rng)
-
-
-def _set_correlation(binary, p, rng):
-    n = int(np.count_nonzero(binary))
-    if n > MAX_CORRELATION_POINTS:  # a random subset of the points keeps C(r)'s shape; the notes say so
-        pick = np.random.default_rng(0).choice(np.flatnonzero(binary), MAX_CORRELATION_POINTS, replace=False)
-        binary = np.zeros(binary.shape, dtype=bool)
-        binary.flat[pick] = True
-    fit = correlation_dimension(binary, scale_range=rng)
-    if n > MAX_CORRELATION_POINTS:
-        fit = dataclasses.replace(fit, notes=(*fit.notes, f"{MAX_CORRELATION_POINTS:,} of the {n:,} set pixels, "
-                                              "drawn at random (seed 0)"))
-    return fit
-
-
-def _series_correlation(x, p, rng):
-    m, tau = p["m"], p["tau"]
-    n = min(x.size, MAX_EMBEDDING_COORDINATES // m + (m - 1) * tau)
-    fit = correlation_dimension(x[:n], m=m, tau=tau, scale_range=rng)
-    if n < x.size:
-        fit = dataclasses.replace(fit, notes=(*fit.notes, f"the first {n:,} of {x.size:,} samples"))
-    return fit
-
-
-def _dbc(z, p, rng):
-    return differential_box_counting(z, scale_range=rng)
-
-
-def _variogram(x, p, rng):
-    return variogram(x, kind=p.get("series_kind", "fbm"), scale_range=rng)
-
-
-def _spectral(x, p, rng):
-    return spectral_hurst(x, kind=p.get("series_kind", "fbm"), scale_range=rng)
-
-
-def _dfa(x, p, rng):
-    return dfa(x, order=p["dfa_order"], kind=p["series_kind"], scale_range=rng)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def guess_series_kind(key: str, _x: np.ndarray) -> str:
-    """A path if DFA-1's fluctuation exponent of the series as given exceeds 1 (fBm: α = H + 1), else a noise."""
-    try:
-        return "fbm" if dfa(_x, 1, n_boot=0).value > 1 else "fgn"
-    except ValueError:
-        return "fbm"
-
-
-SET_MEASURES = {
-    "box": Measure("Box-counting dimension", _box_counting, "box size s (px)", "occupied boxes N(s)",
-                   about="Boxes of side s that hold a set pixel: N(s) ∝ s^−D, averaged over shifted grids."),
-    "lacunarity": Measure("Gliding-box lacunarity Λ(r)", _lacunarity, "box size r (px)", "lacunarity Λ(r)"),
-    "dq": Measure("Generalized dimensions D_q and f(α)", _set_spectrum, "box size s (px)", "partition sum",
-                  about="The uniform measure on the set pixels: Σ μᵢ(s)^q ∝ s^((q−1) D_q), q from −5 to 5; "
-                        "a monofractal has one D_q for every q."),
-    "corr": Measure("Correlation dimension", _set_correlation, "radius r (px)", "correlation sum C(r)",
-                    about="Pairs of set pixels closer than r: C(r) ∝ r^D₂ (Grassberger-Procaccia)."),
-    "mass": Measure("Mass-radius dimension", _mass_radius, "radius r (px)", "mass M(r)"),
-}
-SURFACE_MEASURES = {
-    "dbc": Measure("Differential box counting", _dbc, "box size s (px)", "boxes N(s)",
-                   about="Columns of boxes s pixels wide over the surface, the heights scaled so the relief spans "
-                         "the image's side: N(s) ∝ s^−D, 2 ≤ D ≤ 3."),
-    "variogram": Measure("Hurst exponent: variogram", _variogram, "lag h (px)", "semivariogram γ(h)", derived="3-H"),
-    "spectral": Measure("Hurst exponent: power spectrum", _spectral, "frequency f (cycles/px)", "power P(f)",
-                        derived="3-H"),
-    "dq": Measure("Generalized dimensions D_q and f(α) of the heights", _surface_spectrum, "box size s (px)",
-                  "partition sum", about="The heights above their minimum, taken as masses."),
-}
-SERIES_MEASURES = {
-    "dfa": Measure("Hurst exponent: detrended fluctuation analysis", _dfa, "window s (samples)", "fluctuation F(s)",
-                   ("dfa_order", "series_kind"), derived="2-H"),
-    "variogram": Measure("Hurst exponent: variogram", _variogram, "lag h (samples)", "semivariogram γ(h)",
-                         ("series_kind",), derived="2-H"),
-    "spectral": Measure("Hurst exponent: power spectrum", _spectral, "frequency f (cycles/sample)", "power P(f)",
-                        ("series_kind",), derived="2-H"),
-    "corr": Measure("Correlation dimension of the delay embedding", _series_correlation, "radius r",
-                    "correlation sum C(r)", ("m", "tau")),
-}
-MEASURES = {KINDS[0]: SET_MEASURES, KINDS[1]: SURFACE_MEASURES, KINDS[2]: SERIES_MEASURES}
-
-
-@st.cache_data(max_entries=128, show_spinner=False)
+@cache_resource(max_entries=128, show_spinner=False)
 def run_measure(kind: str, mid: str, key: str, params: dict, scale_range, _data):
     """One measure of one input: a Fit or a MultifractalSpectrum, or the error message if it fails.
 
     Cached on the input's key (its content hash and threshold), the measure's own parameters
     and the range, never on the array: a widget of another measure does not re-run this one.
+    One object for every session (a cache resource, not copied on each run): never modified.
     """
     big = _data.size > BIG_INPUT
     try:
@@ -345,31 +156,10 @@ def run_measure(kind: str, mid: str, key: str, params: dict, scale_range, _data)
             heavy_lock().release()
 
 
-@st.cache_resource(show_spinner=False)
+@cache_resource(show_spinner=False)
 def heavy_lock() -> threading.Lock:
     """The server-wide lock around the measures of large inputs (above BIG_INPUT samples)."""
     return threading.Lock()
-
-
-class Result(NamedTuple):
-    """One measure's outcome on the page: its id, title, fits (one, or D_0, D_1, D_2), derived rule, details."""
-
-    mid: str
-    title: str
-    fits: tuple[Fit, ...]
-    derived: str
-    detail: dict | None
-
-
-def derived_dimension(fit: Fit, rule: str) -> tuple[float, tuple[float, float]]:
-    """``D = E - H`` and its interval from a Hurst-exponent fit (``rule`` "3-H" or "2-H")."""
-    e = float(rule.split("-")[0])
-    return e - fit.value, (e - fit.ci[1], e - fit.ci[0])
-
-
-def _fmt_range(fit: Fit) -> str:
-    lo, hi = fit.fit_range
-    return f"{fit.scale_symbol} = {lo:.4g}…{hi:.4g} {fit.unit}".rstrip()
 
 
 @shared_figure
@@ -425,6 +215,7 @@ def show_measure(kind: str, mid: str, key: str, params: dict, data) -> Result | 
         return None
     if isinstance(result, Lacunarity):
         return show_lacunarity(mid, measure, result)
+    rng = None
     if st.checkbox("Set the fitted range by hand", False, key=f"a_manual_{mid}",
                    help="By default the range is chosen automatically: the widest run of scales on which "
                         "one power law holds."):
@@ -449,7 +240,7 @@ def show_measure(kind: str, mid: str, key: str, params: dict, data) -> Result | 
         st.markdown(f"`{result}`")
     if measure.derived:
         d, (lo, hi) = derived_dimension(main, measure.derived)
-        st.markdown(f"`D = {d:.3f} ± {0.5 * (hi - lo):.3f} ({_fmt_range(main)})` = {measure.derived[0]} − H, "
+        st.markdown(f"`D = {d:.3f} ± {0.5 * (hi - lo):.3f} ({fmt_range(main)})` = {measure.derived[0]} − H, "
                     f"the dimension of the {'surface' if measure.derived[0] == '3' else 'graph of the path'}")
     for note in main.notes:
         st.caption(note)
@@ -466,10 +257,10 @@ def show_measure(kind: str, mid: str, key: str, params: dict, data) -> Result | 
                     width="stretch", key=f"a_loglog_{mid}")
     c2.plotly_chart(local_slopes_figure(main, measure.xlabel, f"{main.symbol}: local slopes"), width="stretch",
                     key=f"a_slopes_{mid}")
-    return Result(mid, measure.title, fits, measure.derived, detail)
+    return Result(mid, measure.title, fits, measure.derived, detail, rng)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@cache_data(max_entries=16, show_spinner=False)
 def preview_png(key: str, _data: np.ndarray) -> bytes:
     """The picture of the input (``key``: its content and threshold), at most PREVIEW_SIDE wide."""
     step = max(1, -(-max(_data.shape) // PREVIEW_SIDE))
@@ -488,60 +279,15 @@ def series_figure(key: str, _x: np.ndarray):
 
 # --- the report -----------------------------------------------------------------------------------
 
-def report_rows(results: list[Result]) -> list[dict]:
-    """One row per measure (and per derived dimension): method, value, stderr, interval, range, unit."""
-    rows = []
-    for r, fit in ((r, fit) for r in results for fit in r.fits):
-        title = r.title if len(r.fits) == 1 else f"{r.title}: {fit.symbol}"
-        lo, hi = fit.fit_range
-        base = {"measure": title, "method": fit.method or r.title, "symbol": fit.symbol, "value": fit.value,
-                "stderr": fit.stderr, "ci_low": fit.ci[0], "ci_high": fit.ci[1], "confidence": fit.confidence,
-                "range": f"{lo:.6g}…{hi:.6g}", "range_low": lo, "range_high": hi, "unit": fit.unit,
-                "uncertainty": fit.uncertainty, "notes": " · ".join(fit.notes), "shown": str(fit)}
-        rows.append(base)
-        if r.derived:
-            d, (clo, chi) = derived_dimension(fit, r.derived)
-            rows.append({**base, "measure": f"{title} → D = {r.derived[0]} − H", "symbol": "D", "value": d,
-                         "ci_low": clo, "ci_high": chi,
-                         "shown": f"D = {d:.3f} ± {0.5 * (chi - clo):.3f} ({_fmt_range(fit)})"})
-    return rows
+@cache_resource(max_entries=32, show_spinner=False)
+def reports(key: str, _inp: Input, _kind: str, _params: dict, _results: list[Result]) -> tuple[str, bytes, bytes]:
+    """The summary table, the JSON and the CSV report of one analysis, made once for every session.
 
-
-def _finite(o):
-    """``o`` with every NaN or infinity replaced by None (JSON has neither)."""
-    if isinstance(o, dict):
-        return {k: _finite(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_finite(v) for v in o]
-    if isinstance(o, (np.integer, np.floating, np.bool_)):
-        o = o.item()
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    return o
-
-
-def report_json(inp: Input, kind: str, params: dict, results: list[Result]) -> str:
-    """The whole analysis: fractalkit's version, the input, the parameters, every fit's ``to_dict()``."""
-    with np.errstate(divide="ignore", invalid="ignore"):  # local slopes next to an empty scale (y = 0): null
-        fits = {r.title: _fits_json(r) for r in results}
-    doc = {"fractalkit_version": fractalkit.__version__, "input": {**inp.description, "analysed_as": kind},
-           "parameters": params, "summary": report_rows(results),
-           "fits": fits}
-    return json.dumps(_finite(doc), indent=1, allow_nan=False)
-
-
-def _fits_json(r: Result) -> dict:
-    """A measure in the JSON report: its fit's ``to_dict()``; a spectrum's with its D_0, D_1, D_2 fits; a curve."""
-    if len(r.fits) == 1 and r.detail is None:
-        return r.fits[0].to_dict()
-    return {**(r.detail or {}), "fits": {f.symbol: f.to_dict() for f in r.fits}} if r.fits else dict(r.detail)
-
-
-def report_csv(results: list[Result]) -> str:
-    """One row per measure: measure, method, symbol, value, stderr, ci_low, ci_high, range, unit, notes."""
-    cols = ["measure", "method", "symbol", "value", "stderr", "ci_low", "ci_high", "confidence", "range",
-            "range_low", "range_high", "unit", "uncertainty", "notes"]
-    return pd.DataFrame(report_rows(results), columns=cols).to_csv(index=False)
+    ``key`` names everything they depend on: the input, its description, the kind, the
+    parameters and each measure's range set by hand (the results follow from these).
+    """
+    return (summary_table(_results), report_json(_inp, _kind, _params, _results).encode(),
+            report_csv(_results).encode())
 
 
 # --- the page -------------------------------------------------------------------------------------
@@ -593,7 +339,7 @@ with guarded():
                                                 help="Set pixels within radius r of the image centre: meaningful "
                                                      "for one cluster grown from a seed there (e.g. DLA).")
         if kind == KINDS[2]:
-            guess = guess_series_kind(inp.key, inp.data)
+            guess = series_kind(inp.key, inp.data)
             params["series_kind"] = st.radio(
                 "The series is", ["fbm", "fgn"], index=["fbm", "fgn"].index(guess), key=f"a_series_kind_{wid}",
                 format_func={"fbm": "a path (fBm-like: a walk, a profile)",
@@ -649,16 +395,14 @@ with guarded():
             shown = show_measure(kind, mid, key, params, data)
             if shown:
                 results.append(shown)
-    with summary:
-        st.subheader("Summary")
-        if results:
-            rows = report_rows(results)
-            st.dataframe(pd.DataFrame(rows)[["measure", "shown"]], hide_index=True, width="stretch")
-    with downloads:
-        if results:
-            d1, d2 = st.columns(2)
-            d1.download_button("Download report (JSON)", report_json(inp, kind, params, results).encode(),
-                               file_name="fractal-report.json", mime="application/json", on_click="ignore",
-                               key="a_json")
-            d2.download_button("Download report (CSV)", report_csv(results).encode(), file_name="fractal-report.csv",
-                               mime="text/csv", on_click="ignore", key="a_csv")
+    if results:
+        table, report_j, report_c = reports(
+            repr((inp.key, inp.description, kind, params, [(r.mid, r.scale_range) for r in results])),
+            inp, kind, params, results)
+        summary.subheader("Summary")
+        summary.markdown(table)
+        d1, d2 = downloads.columns(2)
+        d1.download_button("Download report (JSON)", report_j, file_name="fractal-report.json",
+                           mime="application/json", on_click="ignore", key="a_json")
+        d2.download_button("Download report (CSV)", report_c, file_name="fractal-report.csv", mime="text/csv",
+                           on_click="ignore", key="a_csv")

@@ -1,14 +1,12 @@
 """Box-counting analysis of an uploaded image: the dimension with its interval and range, log-log plot, local slopes, CSV."""
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gallerykit import guarded, local_slopes_figure, loglog_figure, show_png
-from gallerykit.data import IMAGE_TYPES, downscale, read_image, read_upload, to_uint8
+from gallerykit import cache_data, guarded, local_slopes_figure, loglog_figure, shared_results, show_png
+from gallerykit.data import IMAGE_TYPES, downscale, read_image, read_upload, to_uint8, upload_digest
 from fractalkit import box_counting_dimension, dla, image_bytes, lsystem_segments, rasterize_segments
 
 
@@ -17,7 +15,7 @@ def sierpinski(k: int = 10) -> np.ndarray:
     return ((i[:, None] & i[None, :]) == 0).astype(np.uint8) * 255
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@cache_data(max_entries=8, show_spinner=False)
 def example(name: str) -> np.ndarray:
     if name == "Sierpinski triangle":
         return sierpinski()
@@ -27,12 +25,42 @@ def example(name: str) -> np.ndarray:
     return (dla(8000, seed=1).grid > 0).astype(np.uint8) * 255
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def measure(key: str, fit_range: tuple[int, int] | None, _binary: np.ndarray):
-    """The binary set's picture (PNG) and its box-counting fit, once per input (``key``: the
-    image's content and threshold) and range for every session."""
-    fit = box_counting_dimension(_binary) if fit_range is None else box_counting_dimension(_binary, *fit_range)
-    return image_bytes(_binary.astype(np.uint8) * 255), fit
+INPUT_CACHE_MB = 256    # decoded uploads kept for every session together
+
+
+def upload_image(up) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int] | None]:
+    """The uploaded image as grey levels 0-255, where its pixels are finite (None: everywhere), and
+    its original shape if it was downscaled: decoded once for every session."""
+    store, key = shared_results("box-counting-images", INPUT_CACHE_MB), upload_digest(up)
+    hit = store.get(key)
+    if hit is None:
+        full = read_image(read_upload(up))
+        image, scaled = downscale(full)
+        finite = np.isfinite(image) if image.dtype.kind == "f" else None
+        hit = (to_uint8(image), finite, full.shape if scaled else None)
+        store.put(key, hit, hit[0].nbytes + (0 if finite is None else finite.nbytes))
+    return hit
+
+
+def binary_set(grey: np.ndarray, finite: np.ndarray | None, threshold: int, invert: bool) -> np.ndarray:
+    """The pixels at or above ``threshold`` (below it if ``invert``); never a NaN or infinite one."""
+    binary = grey < threshold if invert else grey >= threshold
+    if finite is not None:
+        binary &= finite
+    if not binary.any():
+        raise ValueError("no pixel is in the set at this threshold: move the threshold or invert")
+    return binary
+
+
+@cache_data(max_entries=16, show_spinner=False)
+def measure(key: str, fit_range: tuple[int, int] | None, _grey: np.ndarray, _finite: np.ndarray | None,
+            threshold: int, invert: bool):
+    """The binary set's picture (PNG), its box-counting fit and the counts as CSV, once per input
+    (``key``: the image's content), threshold and range for every session."""
+    binary = binary_set(_grey, _finite, threshold, invert)
+    fit = box_counting_dimension(binary) if fit_range is None else box_counting_dimension(binary, *fit_range)
+    table = pd.DataFrame({"box_size": fit.x, "occupied_boxes_mean_over_offsets": fit.y, "in_fit": fit.used})
+    return image_bytes(binary.astype(np.uint8) * 255), fit, table.to_csv(index=False).encode()
 
 
 st.title("Box-counting dimension")
@@ -57,34 +85,27 @@ with guarded():
         if up is None:
             st.info("Upload an image to analyse.")
             st.stop()
-        raw = read_upload(up)
-        content = hashlib.sha256(raw).hexdigest()
-        image, scaled = downscale(read_image(raw))
-        if scaled:
-            st.info(f"Downscaled to {image.shape[1]} × {image.shape[0]} pixels for the analysis.")
-        grey = to_uint8(image)
+        grey, finite, original = upload_image(up)
+        content = upload_digest(up)
+        if original:
+            st.info(f"Downscaled from {original[1]} × {original[0]} to {grey.shape[1]} × {grey.shape[0]} pixels "
+                    "for the analysis.")
     else:
-        grey, content = example(name), name
-    key = f"{content}:{threshold}:{invert}"
-    binary = grey < threshold if invert else grey >= threshold
-    if source == "Upload" and image.dtype.kind == "f":
-        binary &= np.isfinite(image)  # NaN or infinite pixels are never part of the set
-    if not binary.any():
-        raise ValueError("no pixel is in the set at this threshold: move the threshold or invert")
+        grey, finite, content = example(name), None, name
     if auto:
-        png, fit = measure(key, None, binary)
+        png, fit, csv = measure(content, None, grey, finite, threshold, invert)
     else:
-        side = 1 << int(np.ceil(np.log2(max(binary.shape))))
+        side = 1 << int(np.ceil(np.log2(max(grey.shape))))
         sizes = [2 ** k for k in range(int(np.log2(side)) + 1)]
         lo, hi = st.select_slider("Fitted box sizes (pixels)", sizes,
                                   (min(2, sizes[-1]), max(min(side // 16, sizes[-1]), min(8, sizes[-1]))),
                                   key=f"b_range_{side}")
         if sizes.index(hi) - sizes.index(lo) < 2:
             raise ValueError("the fitted range needs at least three box sizes")
-        png, fit = measure(key, (lo, hi), binary)
+        png, fit, csv = measure(content, (lo, hi), grey, finite, threshold, invert)
     lo, hi = fit.fit_range
     c1, c2 = st.columns([2, 3])
-    show_png(png, f"{binary.shape[1]} × {binary.shape[0]} binary set", c1)
+    show_png(png, f"{grey.shape[1]} × {grey.shape[0]} binary set", c1)
     c1.metric("Box-counting dimension D", f"{fit.value:.3f}", f"± {fit.half_width:.3f}", delta_color="off",
               delta_arrow="off", delta_description=f"{fit.confidence:.0%} interval, s = {lo:g}…{hi:g} px",
               help="; ".join((f"uncertainty: {fit.uncertainty}", *fit.notes, f"R² = {fit.r2:.4f}")))
@@ -93,6 +114,4 @@ with guarded():
                     width="stretch")
     c2.plotly_chart(local_slopes_figure(fit, "box size s (pixels)", "Local slopes: a plateau is a power law"),
                     width="stretch")
-    table = pd.DataFrame({"box_size": fit.x, "occupied_boxes_mean_over_offsets": fit.y, "in_fit": fit.used})
-    st.download_button("Download CSV", table.to_csv(index=False).encode(), file_name="box_counts.csv",
-                       mime="text/csv")
+    st.download_button("Download CSV", csv, file_name="box_counts.csv", mime="text/csv")

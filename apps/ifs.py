@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gallerykit import COLORMAPS, guarded, show_png
+from gallerykit import COLORMAPS, cache_data, cache_resource, guarded, show_png
 from fractalkit import (BARNSLEY_FERN, BARNSLEY_FERN_P, SIERPINSKI, SIERPINSKI_P, box_counting_dimension,
                         chaos_game, colorize, density, image_bytes)
 
@@ -13,7 +13,7 @@ PRESETS = {"Barnsley fern": (BARNSLEY_FERN, BARNSLEY_FERN_P), "Sierpinski triang
 COLS = ["a", "b", "c", "d", "e", "f", "p"]
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@cache_data(max_entries=16, show_spinner=False)
 def render(maps: np.ndarray, probs: np.ndarray, n: int, size: int, seed: int, cmap: str):
     pts, _ = chaos_game(maps, probs, n, seed=seed)
     dens = density(pts, (size, size))
@@ -27,6 +27,13 @@ def render(maps: np.ndarray, probs: np.ndarray, n: int, size: int, seed: int, cm
                                 nan_color=(255, 255, 255))), fit, why
 
 
+@cache_resource(show_spinner=False)
+def preset_table(preset: str) -> pd.DataFrame:
+    """A preset's maps and probabilities, the editor's first table: one for every session (the editor copies it)."""
+    maps, probs = PRESETS[preset]
+    return pd.DataFrame(np.column_stack([maps, probs]), columns=COLS)
+
+
 st.title("Iterated function systems")
 st.caption("The chaos game: start anywhere, apply a randomly chosen affine map, repeat. The points "
            "settle on the attractor. Each map is x' = a·x + b·y + e, y' = c·x + d·y + f, chosen "
@@ -38,10 +45,8 @@ with st.sidebar:
     seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="i_seed")
     cmap = st.selectbox("Colormap", COLORMAPS, index=2, key="i_cmap")
 
-maps0, p0 = PRESETS[preset]
-table = pd.DataFrame(np.column_stack([maps0, p0]), columns=COLS)
 st.write("Affine maps (editable; probabilities are normalised):")
-edited = st.data_editor(table, num_rows="dynamic", key=f"i_maps_{preset}", width="stretch")
+edited = st.data_editor(preset_table(preset), num_rows="dynamic", key=f"i_maps_{preset}", width="stretch")
 with guarded():
     arr = edited[COLS].to_numpy(dtype=float, na_value=np.nan)
     if len(arr) == 0:

@@ -5,6 +5,7 @@ everywhere:
 
 - :func:`read_upload` checks the size against :func:`upload_limit_bytes` (Streamlit's
   ``server.maxUploadSize``, set from ``MAX_UPLOAD_MB``) before a byte is read;
+- :func:`upload_digest` names a file by its content, once per upload, to share its results;
 - :func:`read_image` decodes PNG, JPEG, GIF, BMP (Pillow) and TIFF (tifffile) to a 2-D array,
   keeping 16-bit and floating-point samples, and refuses decompression bombs before decoding;
 - :func:`downscale` brings an image under :data:`fractalkit.limits.MAX_PIXELS`;
@@ -16,6 +17,7 @@ message is one sentence a user can act on; the pages show it with ``gallerykit.g
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import re
@@ -32,7 +34,7 @@ from fractalkit.surfaces import MAX_SERIES
 
 __all__ = ["IMAGE_TYPES", "MAX_DECODE_BYTES", "MAX_DECODE_PIXELS", "MAX_SERIES", "MIN_SERIES", "SERIES_TYPES",
            "Series", "csv_columns", "downscale", "image_format", "read_image", "read_series", "read_upload",
-           "to_uint8", "upload_limit_bytes"]
+           "to_uint8", "upload_digest", "upload_limit_bytes"]
 
 #: Largest image decoded at all, in pixels: a file declaring more is refused before decoding
 #: (a decompression bomb: a small PNG or TIFF that inflates to gigabytes).
@@ -81,15 +83,52 @@ def read_upload(upload) -> bytes:
     ValueError
         If the file is over the size limit or empty.
     """
-    limit = upload_limit_bytes()
-    if upload.size > limit:
-        raise ValueError(f"the file is {upload.size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB "
-                         "(MAX_UPLOAD_MB)")
+    _check_upload_size(upload)
     upload.seek(0)
     data = upload.read()
     if not data:
         raise ValueError("the file is empty")
     return data
+
+
+def _check_upload_size(upload) -> None:
+    limit = upload_limit_bytes()
+    if upload.size > limit:
+        raise ValueError(f"the file is {upload.size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB "
+                         "(MAX_UPLOAD_MB)")
+
+
+def upload_digest(upload) -> str:
+    """The SHA-256 of an uploaded file's content: the key its results are shared under.
+
+    Computed once per upload and session: Streamlit gives each uploaded file a ``file_id``
+    and keeps it in memory, and the digest is remembered in the session under that id, so
+    the page's later runs (each slider move) do not hash the file again (~2 ms per MB, under
+    the interpreter lock).
+
+    Parameters
+    ----------
+    upload : streamlit.runtime.uploaded_file_manager.UploadedFile
+        What ``st.file_uploader`` returned (a ``BytesIO`` with ``size`` and ``file_id``).
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+
+    Raises
+    ------
+    ValueError
+        If the file is over the size limit (checked first, as by :func:`read_upload`).
+    """
+    import streamlit as st
+
+    _check_upload_size(upload)
+    digests = st.session_state.setdefault("_upload_digests", {})
+    digest = digests.get(upload.file_id)
+    if digest is None:
+        digest = digests[upload.file_id] = hashlib.sha256(upload.getbuffer()).hexdigest()
+    return digest
 
 
 def image_format(data: bytes) -> str | None:

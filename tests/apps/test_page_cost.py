@@ -9,12 +9,13 @@ import sys
 
 import matplotlib.figure
 import numpy as np
+import pandas
 import plotly.basedatatypes
 import pytest
 from PIL import Image
 from streamlit.elements.lib.image_utils import MAXIMUM_CONTENT_WIDTH
 
-from utils.gallery import APPS, start  # puts the apps' folder on the path, as Streamlit does
+from utils.gallery import APPS, APPS_DIR, TIMEOUT, start  # puts the apps' folder on the path, as Streamlit does
 
 from gallerykit import MAX_DISPLAY_WIDTH, display_png, loglog_figure  # noqa: E402  isort: skip
 from fractalkit import box_counting_dimension  # noqa: E402  isort: skip
@@ -40,9 +41,10 @@ def test_a_second_session_gets_the_page_without_new_encoding_or_figures(app, mon
     start(app)  # the first session: computes, encodes, builds, caches
     calls = Calls(monkeypatch, png=(Image.Image, "save"), plotly=(plotly.basedatatypes.BaseFigure, "__init__"),
                   matplotlib=(matplotlib.figure.Figure, "__init__"),
-                  plotly_dict=(plotly.basedatatypes.BaseFigure, "to_dict"))  # st.plotly_chart's deep copy
+                  plotly_dict=(plotly.basedatatypes.BaseFigure, "to_dict"),  # st.plotly_chart's deep copy
+                  dataframe=(pandas.DataFrame, "__init__"))  # tables and reports
     second = start(app)
-    assert calls.counts == {"png": 0, "plotly": 0, "matplotlib": 0, "plotly_dict": 0}, calls.counts
+    assert calls.counts == {"png": 0, "plotly": 0, "matplotlib": 0, "plotly_dict": 0, "dataframe": 0}, calls.counts
     assert second.get("image") or second.get("plotly_chart"), "the page showed no image or figure"
 
 
@@ -93,3 +95,51 @@ def test_equal_fits_share_one_figure():
     c = box_counting_dimension(rng.random((128, 128)) > 0.3)
     assert loglog_figure(a, "s", "N", "t") is loglog_figure(b, "s", "N", "t")
     assert loglog_figure(a, "s", "N", "t") is not loglog_figure(c, "s", "N", "t")
+
+
+UPLOADERS = {"analyse.py": ("a_source", "a_upload", "a_thr_method"),  # page: source, uploader, a control to move
+             "box_counting.py": ("b_source", "b_upload", "b_invert")}
+
+
+@pytest.mark.parametrize("app", sorted(UPLOADERS))
+def test_an_upload_is_hashed_once_per_session_and_decoded_once_per_server(app, monkeypatch):
+    """Each run of a page (each control moved) used to read, hash (~2 ms per MB) and, on the box-counting
+    page, decode the uploaded file again."""
+    import hashlib
+
+    from streamlit.testing.v1 import AppTest
+
+    from gallerykit import data
+
+    source, uploader, control = UPLOADERS[app]
+    i = np.arange(512)
+    picture = _png_of(((i[:, None] & i[None, :]) == 0).astype(np.uint8) * 255)
+    calls = Calls(monkeypatch, decoded=(data, "read_image"))
+    sha256, hashed = hashlib.sha256, []
+    monkeypatch.setattr(hashlib, "sha256", lambda *a, **k: (hashed.extend(x for x in a if len(x) == len(picture)),
+                                                            sha256(*a, **k))[1])
+
+    def open_and_upload():
+        at = AppTest.from_file(str(APPS_DIR / app), default_timeout=TIMEOUT)
+        at.session_state[source] = "Upload"
+        at.run()
+        at.file_uploader(key=uploader).set_value((f"{app}.png", picture, "image/png"))
+        at.run()
+        assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+        return at
+
+    first = open_and_upload()
+    assert (len(hashed), calls.counts["decoded"]) == (1, 1)
+    moved = first.radio(key=control) if control == "a_thr_method" else first.checkbox(key=control)
+    moved.set_value("Mean" if control == "a_thr_method" else True).run()
+    first.run()
+    assert not first.exception and not first.error, [e.value for e in (*first.exception, *first.error)]
+    assert (len(hashed), calls.counts["decoded"]) == (1, 1), "reruns hashed or decoded the file again"
+    open_and_upload()  # another session, the same file: hashed for that session, decoded by no one
+    assert (len(hashed), calls.counts["decoded"]) == (2, 1)
+
+
+def _png_of(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "PNG")
+    return buf.getvalue()
