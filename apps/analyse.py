@@ -24,7 +24,7 @@ from gallerykit.data import (IMAGE_TYPES, MAX_SERIES, SERIES_TYPES, csv_columns,
 from gallerykit.analysis import (EXAMPLES, KINDS, MEASURES, Input, Measure, Result, derived_dimension, detect_kind,
                                  example_data, fmt_range, guess_series_kind, otsu_threshold, report_csv, report_json,
                                  summary_table)
-from fractalkit import colorize, image_bytes
+from fractalkit import colorize_png, image_bytes
 from fractalkit.measure import Lacunarity
 from fractalkit.multifractal import MultifractalSpectrum
 
@@ -265,7 +265,7 @@ def preview_png(key: str, _data: np.ndarray) -> bytes:
     """The picture of the input (``key``: its content and threshold), at most PREVIEW_SIDE wide."""
     step = max(1, -(-max(_data.shape) // PREVIEW_SIDE))
     small = _data[::step, ::step]
-    return image_bytes(small.astype(np.uint8) * 255 if small.dtype == np.bool_ else colorize(small, "terrain"))
+    return image_bytes(small.astype(np.uint8) * 255) if small.dtype == np.bool_ else colorize_png(small, "terrain")
 
 
 @shared_figure

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from gallerykit import COLORMAPS, cache_data, guarded, loglog_figure, shared_results, show_png
-from fractalkit import colorize, dla, gyration_dimension, image_bytes
+from fractalkit import colorize_png, dla, gyration_dimension
 
 #: Grown clusters kept for all sessions together: a cluster at the particle cap holds a
 #: ~29 MB lattice, so this keeps the last few, however many students are growing them.
@@ -45,7 +45,7 @@ def view(particles: int, seed: int, cmap: str, _cluster):
     ys, xs = np.nonzero(_cluster.grid)
     g = _cluster.grid[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(float)
     g[g == 0] = np.nan
-    png = image_bytes(colorize(g, cmap, nan_color=(255, 255, 255)))
+    png = colorize_png(g, cmap, nan_color=(255, 255, 255))
     fit = gyration_dimension(_cluster, n_min=min(100, _cluster.particles // 4)) if _cluster.particles >= 200 else None
     return png, fit
 

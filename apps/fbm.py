@@ -7,7 +7,7 @@ import streamlit as st
 
 from gallerykit import (COLORMAPS, cache_data, guarded, local_slopes_figure, loglog_figure, plotly_colorscale,
                         shared_figure, show_png)
-from fractalkit import colorize, diamond_square, fbm_surface, image_bytes
+from fractalkit import colorize_png, diamond_square, fbm_surface
 from fractalkit.selfaffine import MAX_BOOTSTRAP_PIXELS, MIN_BOOTSTRAP, spectral_hurst, variogram
 
 SIZES = [128, 256, 512, 1024, 2048]
@@ -45,13 +45,13 @@ def measure(method: str, size: int, h: float, seed: int, n_boot: int):
 
 @cache_data(max_entries=16, show_spinner=False)
 def surface_png(method: str, size: int, h: float, seed: int, cmap: str) -> bytes:
-    return image_bytes(colorize(make(method, size, h, seed), cmap))
+    return colorize_png(make(method, size, h, seed), cmap)
 
 
 @shared_figure
 def surface_figure(method: str, size: int, h: float, seed: int, cmap: str) -> go.Figure:
     step = max(1, size // 128)  # a 3D mesh of at most 128² vertices
-    zz = make(method, size, h, seed)[::step, ::step]
+    zz = make(method, size, h, seed)[::step, ::step].astype(np.float32)  # 7 digits: half the figure's bytes
     fig = go.Figure(go.Surface(z=zz, colorscale=plotly_colorscale(cmap), showscale=False))
     fig.update_layout(height=550, margin=dict(l=0, r=0, t=0, b=0), scene=dict(aspectratio=dict(x=1, y=1, z=0.35)))
     return fig

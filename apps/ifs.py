@@ -7,7 +7,7 @@ import streamlit as st
 
 from gallerykit import COLORMAPS, cache_data, cache_resource, guarded, show_png
 from fractalkit import (BARNSLEY_FERN, BARNSLEY_FERN_P, SIERPINSKI, SIERPINSKI_P, box_counting_dimension,
-                        chaos_game, colorize, density, image_bytes)
+                        chaos_game, colorize_png, density)
 
 PRESETS = {"Barnsley fern": (BARNSLEY_FERN, BARNSLEY_FERN_P), "Sierpinski triangle": (SIERPINSKI, SIERPINSKI_P)}
 COLS = ["a", "b", "c", "d", "e", "f", "p"]
@@ -23,8 +23,7 @@ def render(maps: np.ndarray, probs: np.ndarray, n: int, size: int, seed: int, cm
             fit = box_counting_dimension(dens > 0)
         except ValueError as exc:  # e.g. an attractor a few pixels wide: the picture still shows
             why = str(exc)
-    return image_bytes(colorize(np.where(dens > 0, dens, np.nan), cmap, log=True,
-                                nan_color=(255, 255, 255))), fit, why
+    return colorize_png(np.where(dens > 0, dens, np.nan), cmap, log=True, nan_color=(255, 255, 255)), fit, why
 
 
 @cache_resource(show_spinner=False)

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from gallerykit import COLORMAPS, cache_data, guarded, show_png
-from fractalkit import Viewport, colorize, gif_bytes, image_bytes, julia, palette, to_indices
+from fractalkit import Viewport, colorize_png, gif_bytes, julia, palette, to_indices
 
 # Every preset but the last has c in the Mandelbrot set (its critical orbit stays bounded
 # for 10**5 iterations), so its Julia set is connected; the last is a Cantor dust on purpose.
@@ -22,7 +22,7 @@ PRESETS = {
 @cache_data(max_entries=24, show_spinner=False)
 def still(cre, cim, max_iter, size, cmap) -> bytes:
     img = julia(complex(cre, cim), Viewport(0.0, 0.0, 3.2, size, size), max_iter)
-    return image_bytes(colorize(img, cmap, log=True))
+    return colorize_png(img, cmap, log=True)
 
 
 @cache_data(max_entries=8, show_spinner=False)

@@ -10,7 +10,7 @@ import streamlit as st
 from matplotlib.collections import LineCollection
 
 from gallerykit import cache_data, fig_png, guarded, show_png
-from fractalkit import LSYSTEMS, colorize, expand, image_bytes, rasterize_segments, turtle
+from fractalkit import LSYSTEMS, colorize_png, expand, rasterize_segments, turtle
 
 MAX_VECTOR_SEGMENTS = 150_000
 
@@ -51,7 +51,7 @@ def render(axiom, rules_items, angle, iterations, draw, heading) -> tuple[bytes,
         ax.axis("off")
         return fig_png(fig), len(start)
     img = rasterize_segments(start, end, (1400, 1400))  # too many for vector drawing
-    return image_bytes(colorize(np.where(img, 1.0, np.nan), "viridis", 0, 2, nan_color=(255, 255, 255))), len(start)
+    return colorize_png(np.where(img, 1.0, np.nan), "viridis", 0, 2, nan_color=(255, 255, 255)), len(start)
 
 
 st.title("L-systems")

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from gallerykit import COLORMAPS, cache_data, guarded, shared_figure
-from fractalkit import Viewport, colorize, image_bytes, julia, mandelbrot
+from fractalkit import Viewport, colorize_png, julia, mandelbrot
 from fractalkit.deepzoom import (DeepViewport, auto_max_iter, deep_julia, deep_mandelbrot, float64_is_exact,
                                  julia_parameter, kernel_ready, misiurewicz_point, working_precision, zoom)
 from fractalkit.limits import MAX_ESCAPE_WORK, WorkLimitError, check
@@ -163,7 +163,7 @@ def render(cre: str, cim: str, width: str, max_iter: int, res: str, cmap: str,
         text.update(set="Julia", c_re=c[0], c_im=c[1])
     escaping = img[np.isfinite(img)]
     spread = float(escaping.max() - escaping.min()) if escaping.size else 0.0
-    return image_bytes(colorize(img, cmap, log=True), text=text), float(np.isnan(img).mean()), method, spread
+    return colorize_png(img, cmap, log=True, text=text), float(np.isnan(img).mean()), method, spread
 
 
 def draw(vp: DeepViewport, max_iter: int, deep: bool, c: tuple[str, str] | None) -> tuple[bytes, float, str, float]:

@@ -175,6 +175,8 @@ def _scaled_png(png: bytes) -> bytes:
     from PIL import Image
 
     img = Image.open(io.BytesIO(png))
+    if img.mode == "P":  # an indexed-colour picture (fractalkit.colorize_png): Pillow resizes those by nearest pixel
+        img = img.convert("RGB")
     img = img.resize((MAX_DISPLAY_WIDTH, max(1, round(img.height * MAX_DISPLAY_WIDTH / img.width))),
                      Image.Resampling.BILINEAR)
     buf = io.BytesIO()

@@ -29,7 +29,7 @@ from .measure import (BoxCounts, Fit, Lacunarity, box_counting_dimension, box_co
                       lacunarity, mass_radius_dimension)
 from .selfaffine import dfa, hurst_exponent, spectral_hurst, structure_function, variogram
 from .raster import density, rasterize_segments
-from .render import colorize, gif_bytes, image_bytes, palette, to_indices
+from .render import colorize, colorize_png, gif_bytes, image_bytes, palette, to_indices
 from .surfaces import (EmbeddingError, SynthesisFallbackWarning, diamond_square, fbm, fbm_1d, fbm_surface,
                        fbm_surface_exact, fgn, pink_noise)
 from .trees import Segments, Squares, nan_path, polygon_path, pythagoras_tree, segment_count, tree_2d, tree_3d
@@ -61,7 +61,7 @@ __all__ = [
     "MultifractalSpectrum", "multifractal_spectrum", "generalized_dimensions", "correlation_sum",
     "correlation_dimension", "delay_embedding", "theiler_window",
     # rasterizing and rendering
-    "density", "rasterize_segments", "palette", "to_indices", "colorize", "image_bytes", "gif_bytes",
+    "density", "rasterize_segments", "palette", "to_indices", "colorize", "colorize_png", "image_bytes", "gif_bytes",
     # errors
     "WorkLimitError",
     # process-wide runtime settings

@@ -18,7 +18,7 @@ from streamlit.elements.lib.image_utils import MAXIMUM_CONTENT_WIDTH
 from utils.gallery import APPS, APPS_DIR, TIMEOUT, start  # puts the apps' folder on the path, as Streamlit does
 
 from gallerykit import MAX_DISPLAY_WIDTH, display_png, loglog_figure  # noqa: E402  isort: skip
-from fractalkit import box_counting_dimension  # noqa: E402  isort: skip
+from fractalkit import box_counting_dimension, colorize_png  # noqa: E402  isort: skip
 
 
 class Calls:
@@ -84,6 +84,8 @@ def test_a_wide_image_is_scaled_once_to_the_display_width():
     assert display_png(wide) is shown or display_png(wide) == shown  # from the cache
     narrow = _png(MAX_DISPLAY_WIDTH, 10)
     assert display_png(narrow) is narrow
+    indexed = Image.open(io.BytesIO(display_png(colorize_png(np.random.default_rng(1).random((540, 1920))))))
+    assert indexed.size == (MAX_DISPLAY_WIDTH, 411) and indexed.mode == "RGB"  # scaled as colours, not indices
 
 
 def test_equal_fits_share_one_figure():
@@ -113,7 +115,9 @@ def test_an_upload_is_hashed_once_per_session_and_decoded_once_per_server(app, m
 
     source, uploader, control = UPLOADERS[app]
     i = np.arange(512)
-    picture = _png_of(((i[:, None] & i[None, :]) == 0).astype(np.uint8) * 255)
+    sierpinski = ((i[:, None] & i[None, :]) == 0).astype(np.uint8) * 255
+    sierpinski[-1, :32] = np.random.default_rng().integers(0, 2, 32) * 255  # a file no other test uploaded
+    picture = _png_of(sierpinski)
     calls = Calls(monkeypatch, decoded=(data, "read_image"))
     sha256, hashed = hashlib.sha256, []
     monkeypatch.setattr(hashlib, "sha256", lambda *a, **k: (hashed.extend(x for x in a if len(x) == len(picture)),

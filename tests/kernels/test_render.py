@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fractalkit import Viewport, colorize, gif_bytes, image_bytes, julia, palette, to_indices
+from fractalkit import Viewport, colorize, colorize_png, gif_bytes, image_bytes, julia, palette, to_indices
 
 
 def test_colorize_nan_and_range():
@@ -42,3 +42,19 @@ def test_png_text_chunks_carry_exact_strings():
     assert png.text == {"center_re": centre, "width": "1e-1000"}
     with pytest.raises(ValueError, match="PNG files only"):
         image_bytes(np.zeros((3, 4, 3), np.uint8), "JPEG", text={"a": "b"})
+
+
+@pytest.mark.parametrize("cmap, log, nan_color", [("magma", True, (0, 0, 0)), ("viridis", False, (255, 255, 255)),
+                                                  ("twilight_shifted", True, (1, 2, 3))])
+def test_colorize_png_has_exactly_colorizes_pixels_in_fewer_bytes(cmap, log, nan_color):
+    """An indexed-colour PNG of a colour-mapped picture: decoded to RGB, every pixel is colorize's."""
+    counts = julia(complex(-0.8, 0.156), Viewport(0, 0, 3, 320, 240), 256)  # NaN inside, smooth counts outside
+    assert np.isnan(counts).any() and np.isfinite(counts).any()
+    png = colorize_png(counts, cmap, log=log, nan_color=nan_color, text={"width": "3"})
+    im = Image.open(io.BytesIO(png))
+    assert im.format == "PNG" and im.mode == "P" and im.size == (320, 240) and im.text == {"width": "3"}
+    rgb = colorize(counts, cmap, log=log, nan_color=nan_color)
+    np.testing.assert_array_equal(np.asarray(im.convert("RGB")), rgb)
+    assert len(png) < 0.7 * len(image_bytes(rgb, text={"width": "3"}))
+    with pytest.raises(ValueError, match="2-D"):
+        colorize_png(counts[0])
