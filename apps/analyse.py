@@ -34,9 +34,12 @@ INPUT_CACHE_MB = 384    # decoded uploads kept for every session together
 
 # --- the input ------------------------------------------------------------------------------------
 
-@cache_data(max_entries=4, show_spinner=False)
-def example(name: str) -> np.ndarray:
-    return example_data(name)
+@cache_resource(max_entries=4, show_spinner=False)
+def example(name: str) -> tuple[np.ndarray, str]:
+    """An example's array (read-only: one for every session) and the kind it is detected as."""
+    a = example_data(name)
+    a.flags.writeable = False
+    return a, (KINDS[2] if a.ndim == 1 else detect_kind(a))
 
 
 def image_input(key: str, up) -> Input:
@@ -47,15 +50,15 @@ def image_input(key: str, up) -> Input:
         data = read_upload(up)
         full = read_image(data)
         image, scaled = downscale(full)
-        desc = {"file": up.name, "bytes": len(data), "format": image_format(data) or "?",
-                "shape": list(full.shape), "dtype": str(full.dtype)}
+        desc = {"bytes": len(data), "format": image_format(data) or "?", "shape": list(full.shape),
+                "dtype": str(full.dtype)}  # of the content: shared by every session that uploads it
         if scaled:
             desc["downscaled_to"] = list(image.shape)
         del full
-        hit = (image, desc)
+        hit = (image, desc, detect_kind(image))
         store.put(key, hit, image.nbytes)
-    image, desc = hit
-    return Input(key, image, KINDS[:2], detect_kind(image), dict(desc))
+    image, desc, kind = hit
+    return Input(key, image, KINDS[:2], kind, {"file": up.name, **desc})  # this session's file name
 
 
 def series_input(key: str, up) -> Input:
@@ -100,11 +103,9 @@ def upload_input(up) -> Input:
 
 
 def example_input(name: str) -> Input:
-    a = example(name)
+    a, kind = example(name)
     desc = {"example": name, "shape": list(a.shape), "dtype": str(a.dtype)}
-    if a.ndim == 1:
-        return Input(f"example:{name}", a, KINDS[2:], KINDS[2], desc)
-    return Input(f"example:{name}", a, KINDS[:2], detect_kind(a), desc)
+    return Input(f"example:{name}", a, KINDS[2:] if a.ndim == 1 else KINDS[:2], kind, desc)
 
 
 # --- thresholds -----------------------------------------------------------------------------------

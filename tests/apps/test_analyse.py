@@ -192,6 +192,16 @@ def test_sierpinski_triangle_png_box_counting_interval_covers_log3_log2(download
     assert {r["measure"] for r in report["summary"]} == set(table.measure)
 
 
+def test_sessions_uploading_the_same_file_each_see_their_own_file_name(downloads):
+    """The decoded image is shared by content; what each user called the file is theirs alone."""
+    data = png(sierpinski_triangle(7))
+    for name in ("mine.png", "yours.png"):
+        at = upload(name, data, "image/png")
+        assert not at.error, errors(at)
+        assert json.loads(downloads["fractal-report.json"])["input"]["file"] == name
+        assert json.loads(at.json[0].value)["file"] == name
+
+
 def test_16bit_tiff_plane_is_a_smooth_surface(downloads):
     """z = a x + b y: D = 2 by differential box counting, H = 1 by the variogram; the spectrum says why it has none."""
     y, x = np.mgrid[0:256, 0:256]
