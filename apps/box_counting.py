@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gallerykit import cache_data, guarded, local_slopes_figure, loglog_figure, shared_results, show_png
+from gallerykit import cache_data, cache_resource, guarded, local_slopes_figure, loglog_figure, shared_results, show_png
 from gallerykit.data import IMAGE_TYPES, downscale, read_image, read_upload, to_uint8, upload_digest
 from fractalkit import box_counting_dimension, dla, image_bytes, lsystem_segments, rasterize_segments
 
@@ -52,11 +52,12 @@ def binary_set(grey: np.ndarray, finite: np.ndarray | None, threshold: int, inve
     return binary
 
 
-@cache_data(max_entries=16, show_spinner=False)
+@cache_resource(max_entries=16, show_spinner=False)
 def measure(key: str, fit_range: tuple[int, int] | None, _grey: np.ndarray, _finite: np.ndarray | None,
             threshold: int, invert: bool):
     """The binary set's picture (PNG), its box-counting fit and the counts as CSV, once per input
-    (``key``: the image's content), threshold and range for every session."""
+    (``key``: the image's content), threshold and range for every session: one object for all
+    of them (a cache resource, not copied on each run), never modified."""
     binary = binary_set(_grey, _finite, threshold, invert)
     fit = box_counting_dimension(binary) if fit_range is None else box_counting_dimension(binary, *fit_range)
     table = pd.DataFrame({"box_size": fit.x, "occupied_boxes_mean_over_offsets": fit.y, "in_fit": fit.used})
