@@ -2,7 +2,7 @@
 and ours, per gallery page, beside the trivial page (Streamlit's own floor).
 
     uv run --frozen python benchmarks/page_profile.py [--pages fbm dla] [--sessions 20] [--reruns 2]
-                                                      [--json artifacts/page-profile.json]
+                                                      [--floors] [--json artifacts/page-profile.json]
 
 One Streamlit process serves the gallery from this checkout (the home page is
 benchmarks/trivial_page.py, as in benchmarks/load.py). For each page, after a warm-up, N
@@ -13,11 +13,15 @@ sessions queue for. Each sample is charged to the innermost frame's library (num
 PIL, plotly, pyarrow, protobuf, tornado, streamlit, ...), or to "ours" when that frame is in
 apps/ or fractalkit. Printed per page: GIL milliseconds per run and the share of each part; the
 JSON has every page's top functions too, by their own time and by inclusive time (the calls
-they made included), to find which call owns a page's time. Not a test: it measures and prints.
+they made included), to find which call owns a page's time. ``--floors`` also serves each page
+of benchmarks/floor_pages.py (the trivial page plus one picture, one figure, one download or
+five widgets) from a server of its own: Streamlit's own cost of each kind of element. Not a
+test: it measures and prints.
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import collections
 import json
 import os
@@ -40,6 +44,7 @@ from utils.gallery import PAGE_FILES  # noqa: E402
 from utils.streamlit_ws import concurrent_sessions  # noqa: E402
 
 TRIVIAL = Path(__file__).with_name("trivial_page.py")
+FLOOR_PAGES = Path(__file__).with_name("floor_pages.py")
 GALLERY = [Path(f).stem for f in PAGE_FILES]
 #: Library of a frame, by a fragment of its file's path (first match wins).
 PARTS = [("ours", ("/apps/", "/fractalkit/")), ("streamlit", ("/streamlit/",)), ("tornado", ("/tornado/",)),
@@ -79,8 +84,15 @@ def collapse(raw: str) -> tuple[collections.Counter, collections.Counter, collec
     return parts, leaves, inclusive, total
 
 
-def serve(apps: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "STREAMLIT_APP": TRIVIAL.name}
+def floors() -> tuple[str, ...]:
+    """``FLOORS`` of benchmarks/floor_pages.py, read (importing a page would run it)."""
+    tree = ast.parse(FLOOR_PAGES.read_text())
+    return next(ast.literal_eval(node.value) for node in tree.body
+                if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "FLOORS")
+
+
+def serve(apps: Path, port: int, home: Path = TRIVIAL, floor: str = "") -> subprocess.Popen:
+    env = {**os.environ, "STREAMLIT_APP": home.name, "FLOOR": floor}
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(apps / "gallery.py"),
                              "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
                              "--server.baseUrlPath", "app", "--server.runOnSave", "false",
@@ -123,7 +135,8 @@ def profile(pid: int, base: str, page: str, sessions: int, reruns: int, rate: in
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pages", nargs="+", default=GALLERY)
+    ap.add_argument("--pages", nargs="*", default=GALLERY)
+    ap.add_argument("--floors", action="store_true", help="also each element's own cost (benchmarks/floor_pages.py)")
     ap.add_argument("--sessions", type=int, default=20)
     ap.add_argument("--reruns", type=int, default=2)
     ap.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
@@ -132,20 +145,29 @@ def main(argv=None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="fractal-profile-"))
     shutil.copytree(ROOT / "apps", scratch / "apps", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / ".streamlit", scratch / ".streamlit")
-    shutil.copy(TRIVIAL, scratch / "apps" / TRIVIAL.name)
-    port = free_port()
-    proc = serve(scratch / "apps", port)
+    for page in (TRIVIAL, FLOOR_PAGES):
+        shutil.copy(page, scratch / "apps" / page.name)
+    servers = [(TRIVIAL, "", ["", *args.pages])]
+    if args.floors:
+        servers += [(FLOOR_PAGES, floor, [""]) for floor in floors()]
     rows = []
     try:
-        base = f"http://127.0.0.1:{port}/app"
-        for page in ["", *args.pages]:
-            rows.append(profile(proc.pid, base, page, args.sessions, args.reruns, args.rate))
-            r = rows[-1]
-            print(f"{r['page']:15} {r['gil_ms_per_run']:7.1f} GIL ms/run  " +
-                  "  ".join(f"{k} {v:.1f}" for k, v in list(r["parts_ms_per_run"].items())[:6]), flush=True)
+        for home, floor, pages in servers:
+            port = free_port()
+            proc = serve(scratch / "apps", port, home, floor)
+            try:
+                for page in pages:
+                    rows.append(profile(proc.pid, f"http://127.0.0.1:{port}/app", page, args.sessions, args.reruns,
+                                        args.rate))
+                    r = rows[-1]
+                    if floor:
+                        r["page"] = f"trivial+{floor}"
+                    print(f"{r['page']:15} {r['gil_ms_per_run']:7.1f} GIL ms/run  " +
+                          "  ".join(f"{k} {v:.1f}" for k, v in list(r["parts_ms_per_run"].items())[:6]), flush=True)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
         shutil.rmtree(scratch, ignore_errors=True)
     floor = rows[0]["gil_ms_per_run"]
     print(f"\nGIL time per warm run ({args.sessions} sessions x {1 + args.reruns} runs), x the trivial page's "
