@@ -19,11 +19,12 @@ import streamlit as st
 
 from gallerykit import (cache_data, cache_resource, guarded, local_slopes_figure, loglog_figure, shared_figure,
                         shared_results, show_png)
-from gallerykit.data import (IMAGE_TYPES, MAX_SERIES, SERIES_TYPES, csv_columns, downscale, image_format,
-                             read_image, read_series, read_upload, upload_digest)
-from gallerykit.analysis import (EXAMPLES, KINDS, MEASURES, Input, Measure, Result, derived_dimension, detect_kind,
-                                 example_data, fmt_range, guess_series_kind, otsu_threshold, report_csv, report_json,
-                                 summary_table)
+from gallerykit.data import (DOWNSCALE_RULE, IMAGE_TYPES, MAX_SERIES, SERIES_TYPES, csv_columns, downscale,
+                             downscaled_note, file_stem, image_format, read_image, read_series, read_upload,
+                             upload_digest)
+from gallerykit.analysis import (EXAMPLES, KINDS, MEASURES, Input, Measure, Result, derived_caveat, derived_dimension,
+                                 detect_kind, example_data, fmt_range, guess_series_kind, otsu_threshold, report_csv,
+                                 report_json, summary_table)
 from fractalkit import colorize_png, image_bytes
 from fractalkit.measure import Lacunarity
 from fractalkit.multifractal import MultifractalSpectrum
@@ -243,6 +244,8 @@ def show_measure(kind: str, mid: str, key: str, params: dict, data) -> Result | 
         d, (lo, hi) = derived_dimension(main, measure.derived)
         st.markdown(f"`D = {d:.3f} ± {0.5 * (hi - lo):.3f} ({fmt_range(main)})` = {measure.derived[0]} − H, "
                     f"the dimension of the {'surface' if measure.derived[0] == '3' else 'graph of the path'}")
+        if caveat := derived_caveat(main, measure.derived):
+            st.warning(caveat)
     for note in main.notes:
         st.caption(note)
     if mid == "corr" and "m" in used and main.value > used["m"] - 0.5:
@@ -287,8 +290,9 @@ def reports(key: str, _inp: Input, _kind: str, _params: dict, _results: list[Res
     ``key`` names everything they depend on: the input, its description, the kind, the
     parameters and each measure's range set by hand (the results follow from these).
     """
+    source = _inp.description.get("file") or _inp.description.get("example", "")
     return (summary_table(_results), report_json(_inp, _kind, _params, _results).encode(),
-            report_csv(_results).encode())
+            report_csv(_results, source).encode())
 
 
 # --- the page -------------------------------------------------------------------------------------
@@ -306,8 +310,8 @@ with guarded():
     if source == "Upload":
         up = st.file_uploader("An image (PNG, JPEG, GIF, BMP, TIFF incl. 16-bit and float) or a series (CSV)",
                               type=IMAGE_TYPES + SERIES_TYPES, key="a_upload",
-                              help="Images above 4096 × 4096 pixels are downscaled; a CSV holds one sample per row, "
-                                   f"at most {MAX_SERIES:,}.")
+                              help=f"{DOWNSCALE_RULE.capitalize()}; a CSV holds one sample per row, at most "
+                                   f"{MAX_SERIES:,}.")
         if up is None:
             st.info("Upload a file to analyse, or pick an example in the sidebar.")
             st.stop()
@@ -332,7 +336,11 @@ with guarded():
             elif method == "Mean":
                 t = mean
             else:
-                t = st.slider("Threshold level", lo, max(hi, lo + 1e-9), 0.5 * (lo + hi), key=f"a_thr_{wid}")
+                if inp.data.dtype.kind in "ui":  # whole grey levels: a step of 1, not 0.01
+                    t = st.slider("Threshold level", int(lo), max(int(hi), int(lo) + 1), int((lo + hi) // 2),
+                                  key=f"a_thr_{wid}")
+                else:
+                    t = st.slider("Threshold level", lo, max(hi, lo + 1e-9), 0.5 * (lo + hi), key=f"a_thr_{wid}")
             invert = st.checkbox("Dark pixels are the set", False, key="a_invert")
             params.update(threshold=float(t), threshold_method=method, invert=bool(invert))
         if kind == KINDS[0]:
@@ -384,9 +392,7 @@ with guarded():
         c1.plotly_chart(series_figure(key, data), width="stretch", key="a_series_plot")
     c2.json({**inp.description, "analysed_as": kind}, expanded=False)
     if "downscaled_to" in inp.description:
-        h0, w0 = inp.description["shape"]
-        c2.info(f"The image is {w0} × {h0} pixels: it was downscaled to {data.shape[1]} × {data.shape[0]} "
-                "(the limit is 4096 × 4096) for the analysis.")
+        c2.info(downscaled_note(inp.description["shape"], data.shape))
 
     mids = [m for m in MEASURES[kind] if m != "mass" or params.get("mass_radius")]
     summary, downloads = st.container(), st.container()
@@ -403,7 +409,8 @@ with guarded():
         summary.subheader("Summary")
         summary.markdown(table)
         d1, d2 = downloads.columns(2)
-        d1.download_button("Download report (JSON)", report_j, file_name="fractal-report.json",
+        stem = file_stem(inp.description.get("file") or inp.description["example"])
+        d1.download_button("Download report (JSON)", report_j, file_name=f"fractal-report-{stem}.json",
                            mime="application/json", on_click="ignore", key="a_json")
-        d2.download_button("Download report (CSV)", report_c, file_name="fractal-report.csv", mime="text/csv",
+        d2.download_button("Download report (CSV)", report_c, file_name=f"fractal-report-{stem}.csv", mime="text/csv",
                            on_click="ignore", key="a_csv")

@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from gallerykit import cache_data, cache_resource, guarded, local_slopes_figure, loglog_figure, shared_results, show_png
-from gallerykit.data import IMAGE_TYPES, downscale, read_image, read_upload, to_uint8, upload_digest
+from gallerykit.data import (IMAGE_TYPES, downscale, downscaled_note, file_stem, read_image, read_upload, to_uint8,
+                             upload_digest)
 from fractalkit import box_counting_dimension, dla, image_bytes, lsystem_segments, rasterize_segments
 
 
@@ -89,8 +90,7 @@ with guarded():
         grey, finite, original = upload_image(up)
         content = upload_digest(up)
         if original:
-            st.info(f"Downscaled from {original[1]} × {original[0]} to {grey.shape[1]} × {grey.shape[0]} pixels "
-                    "for the analysis.")
+            st.info(downscaled_note(original, grey.shape))
     else:
         grey, finite, content = example(name), None, name
     if auto:
@@ -115,4 +115,5 @@ with guarded():
                     width="stretch")
     c2.plotly_chart(local_slopes_figure(fit, "box size s (pixels)", "Local slopes: a plateau is a power law"),
                     width="stretch")
-    st.download_button("Download CSV", csv, file_name="box_counts.csv", mime="text/csv")
+    stem = file_stem(up.name if source == "Upload" else name)
+    st.download_button("Download CSV", csv, file_name=f"box_counts-{stem}.csv", mime="text/csv")

@@ -20,9 +20,9 @@ from fractalkit.scaling import Fit
 from fractalkit.selfaffine import dfa, spectral_hurst, variogram
 
 __all__ = ["EXAMPLES", "KINDS", "MAX_CORRELATION_POINTS", "MAX_EMBEDDING_COORDINATES", "MEASURES", "Q_ORDERS",
-           "Input", "Measure", "Result", "derived_dimension", "detect_kind", "example_data", "fmt_range",
-           "guess_series_kind", "otsu_threshold", "report_csv", "report_json", "report_rows", "sierpinski_carpet",
-           "summary_table"]
+           "Input", "Measure", "Result", "derived_caveat", "derived_dimension", "detect_kind", "example_data",
+           "fmt_range", "guess_series_kind", "otsu_threshold", "report_csv", "report_json", "report_rows",
+           "sierpinski_carpet", "summary_table"]
 
 KINDS = ["Binary set", "Grey-level surface", "1-D series"]
 EXAMPLES = ["Sierpinski carpet (exact, 729²)", "fBm surface, H = 0.7 (exact, 512²)",
@@ -300,6 +300,34 @@ def derived_dimension(fit: Fit, rule: str) -> tuple[float, tuple[float, float]]:
     return e - fit.value, (e - fit.ci[1], e - fit.ci[0])
 
 
+def derived_caveat(fit: Fit, rule: str) -> str:
+    """Why ``D = E - H`` is not a fractal dimension of these data, or "" when it is one.
+
+    fBm has 0 < H < 1, and its graph's dimension E − H then lies between E − 1 and E
+    (Mandelbrot & Van Ness 1968; Falconer, *Fractal Geometry*, 3rd ed., 2014, §16.2). An
+    estimate outside that range means the data do not scale like fBm over the fitted range.
+
+    Parameters
+    ----------
+    fit : fractalkit.Fit
+        A Hurst-exponent fit.
+    rule : str
+        "3-H" (a surface) or "2-H" (the graph of a path).
+
+    Returns
+    -------
+    str
+        One sentence, or "".
+    """
+    if 0 < fit.value < 1:
+        return ""
+    e = rule.split("-")[0]
+    why = ("a stationary noise, whose roughness does not grow with scale" if fit.value <= 0
+           else "smooth or trending data")
+    return (f"H = {fit.value:.3f} lies outside 0 < H < 1, the range of fractional Brownian motion: over the fitted "
+            f"range these data scale like {why}, so D = {e} − H is not a fractal dimension of them.")
+
+
 def fmt_range(fit: Fit) -> str:
     lo, hi = fit.fit_range
     return f"{fit.scale_symbol} = {lo:.4g}…{hi:.4g} {fit.unit}".rstrip()
@@ -320,8 +348,9 @@ def report_rows(results: list[Result]) -> list[dict]:
         rows.append(base)
         if r.derived:
             d, (clo, chi) = derived_dimension(fit, r.derived)
+            caveat = derived_caveat(fit, r.derived)
             rows.append({**base, "measure": f"{title} → D = {r.derived[0]} − H", "symbol": "D", "value": d,
-                         "ci_low": clo, "ci_high": chi,
+                         "ci_low": clo, "ci_high": chi, "notes": " · ".join(filter(None, (base["notes"], caveat))),
                          "shown": f"D = {d:.3f} ± {0.5 * (chi - clo):.3f} ({fmt_range(fit)})"})
     return rows
 
@@ -356,11 +385,14 @@ def _fits_json(r: Result) -> dict:
     return {**(r.detail or {}), "fits": {f.symbol: f.to_dict() for f in r.fits}} if r.fits else dict(r.detail)
 
 
-def report_csv(results: list[Result]) -> str:
-    """One row per measure: measure, method, symbol, value, stderr, ci_low, ci_high, range, unit, notes."""
-    cols = ["measure", "method", "symbol", "value", "stderr", "ci_low", "ci_high", "confidence", "range",
+def report_csv(results: list[Result], source: str = "") -> str:
+    """One row per measure: input, measure, method, symbol, value, stderr, ci_low, ci_high, range, unit, notes.
+
+    ``source`` (the uploaded file's name or the example's) fills the first column.
+    """
+    cols = ["input", "measure", "method", "symbol", "value", "stderr", "ci_low", "ci_high", "confidence", "range",
             "range_low", "range_high", "unit", "uncertainty", "notes"]
-    return pd.DataFrame(report_rows(results), columns=cols).to_csv(index=False)
+    return pd.DataFrame([{"input": source, **row} for row in report_rows(results)], columns=cols).to_csv(index=False)
 
 
 def summary_table(results: list[Result]) -> str:

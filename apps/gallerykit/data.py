@@ -22,6 +22,7 @@ import io
 import math
 import re
 import warnings
+from pathlib import PurePath
 from typing import NamedTuple
 
 import numpy as np
@@ -34,7 +35,7 @@ from fractalkit.surfaces import MAX_SERIES
 
 __all__ = ["IMAGE_TYPES", "MAX_DECODE_BYTES", "MAX_DECODE_PIXELS", "MAX_SERIES", "MIN_SERIES", "SERIES_TYPES",
            "Series", "csv_columns", "downscale", "image_format", "read_image", "read_series", "read_upload",
-           "to_uint8", "upload_digest", "upload_limit_bytes"]
+           "DOWNSCALE_RULE", "downscaled_note", "file_stem", "to_uint8", "upload_digest", "upload_limit_bytes"]
 
 #: Largest image decoded at all, in pixels: a file declaring more is refused before decoding
 #: (a decompression bomb: a small PNG or TIFF that inflates to gigabytes).
@@ -129,6 +130,24 @@ def upload_digest(upload) -> str:
     if digest is None:
         digest = digests[upload.file_id] = hashlib.sha256(upload.getbuffer()).hexdigest()
     return digest
+
+
+def file_stem(name: str) -> str:
+    """A download's name part for an input: ``name``'s stem, letters, digits, ``.``, ``_`` and ``-`` only.
+
+    Parameters
+    ----------
+    name : str
+        An uploaded file's name as the browser sent it (any characters), or an example's title.
+
+    Returns
+    -------
+    str
+        At most 60 characters, never empty ("input"): e.g. ``"my-scan_01"`` for ``"my scan_01.tif"``,
+        so two reports saved from one browser can be told apart.
+    """
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", PurePath(name.replace("\\", "/")).stem).strip("-._")[:60]
+    return stem or "input"
 
 
 def image_format(data: bytes) -> str | None:
@@ -276,6 +295,29 @@ def _read_tiff(data: bytes) -> np.ndarray:
     if a.dtype.byteorder not in ("=", "|"):
         a = a.astype(a.dtype.newbyteorder("="))
     return a
+
+
+#: What :func:`downscale` does to a large image, in a user's words.
+DOWNSCALE_RULE = (f"images of more than {MAX_PIXELS / 1e6:.1f} megapixels ({math.isqrt(MAX_PIXELS)} × "
+                  f"{math.isqrt(MAX_PIXELS)}) are downscaled to that many pixels, keeping their shape")
+
+
+def downscaled_note(original: tuple[int, int], shape: tuple[int, int]) -> str:
+    """The sentence a page shows under a downscaled image.
+
+    Parameters
+    ----------
+    original, shape : tuple of int
+        ``(rows, columns)`` of the image as uploaded and as analysed.
+
+    Returns
+    -------
+    str
+        E.g. "The image is 5000 × 4500 pixels: it was downscaled to 4317 × 3885 for the analysis
+        (images of more than 16.8 megapixels ... keeping their shape)."
+    """
+    return (f"The image is {original[1]} × {original[0]} pixels: it was downscaled to {shape[1]} × {shape[0]} "
+            f"for the analysis ({DOWNSCALE_RULE}).")
 
 
 def downscale(image: np.ndarray, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, bool]:

@@ -18,15 +18,18 @@ __all__ = ["SHARED_LIBRARIES", "COLLECT_INTERVAL", "collect_garbage", "freeze_st
 def page_config(title: str) -> None:
     """``st.set_page_config`` for the page that runs: called once, by the entry file (``apps/gallery.py``).
 
-    Also drops every ``st.cache_data`` result when the fractalkit source changed since the
-    last run (dev loop): the caches key on the apps' code only, not on the kernels they call.
+    In the dev loop (Streamlit watching the sources), also drops every cached result and
+    figure when a source of the gallery (``apps/``) or of fractalkit changed since the last
+    run: Streamlit keys a cached function on its own source and arguments only, not on the
+    kernels it calls or the module-level values it reads (a page's ``PREVIEW_SIDE = 512``
+    edited to 200 left the old pictures). Production watches nothing and skips the check.
 
     Parameters
     ----------
     title : str
         The page's title in ``gallerykit.PAGES``, shown in the browser tab as "<title> · fractal-notebooks".
     """
-    _forget_results_of_old_kernels()
+    _forget_results_of_old_code()
     st.set_page_config(page_title=f"{title} · fractal-notebooks", page_icon="🌿", layout="wide")
 
 
@@ -124,23 +127,41 @@ def collect_garbage(interval: float | None = None) -> bool:
         _collect_lock.release()
 
 
-def _kernel_source_stamp() -> tuple:
+def _source_stamp() -> tuple:
+    """Name, modification time and size of every source of fractalkit and of the gallery."""
     import fractalkit
 
-    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
-                        for p in Path(fractalkit.__file__).parent.glob("*.py")))
+    stamp = []
+    for path in (*Path(fractalkit.__file__).parent.glob("*.py"), *Path(__file__).parents[1].rglob("*.py")):
+        try:
+            info = path.stat()
+        except OSError:  # gone since the listing, or an editor's lock file (a dangling symlink)
+            continue
+        stamp.append((str(path), info.st_mtime_ns, info.st_size))
+    return tuple(sorted(stamp))
 
 
 @st.cache_resource
-def _seen_kernel_source() -> dict:
+def _seen_source() -> dict:
+    """Holds the last run's source stamp. A cache resource, not a module variable: on a source
+    change Streamlit's watcher drops every module it watches, this one too, for a fresh import."""
     return {}
 
 
-def _forget_results_of_old_kernels() -> None:
-    seen, stamp = _seen_kernel_source(), _kernel_source_stamp()
-    if seen.get("stamp") not in (None, stamp):
+_stamp_lock = threading.Lock()
+
+
+def _forget_results_of_old_code() -> None:
+    if st.get_option("server.fileWatcherType") == "none":
+        return  # production: the sources never change (and no run pays the stat calls)
+    stamp = _source_stamp()
+    with _stamp_lock:
+        seen = _seen_source()
+        last, seen["stamp"] = seen.get("stamp"), stamp
+    if last not in (None, stamp):
         st.cache_data.clear()
-    seen["stamp"] = stamp
+        st.cache_resource.clear()  # _seen_source's holder as well: a new one keeps the stamp
+        _seen_source()["stamp"] = stamp
 
 
 @contextlib.contextmanager

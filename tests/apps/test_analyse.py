@@ -151,13 +151,14 @@ def test_a_file_over_the_upload_limit_is_refused_before_reading():
 
 @pytest.fixture
 def downloads(monkeypatch) -> dict[str, bytes]:
-    """The files of the page's download buttons, by file name (AppTest keeps them in a media store)."""
+    """The files of the page's download buttons, by file name and by extension, the latest of each
+    (AppTest keeps them in a media store)."""
     files: dict[str, bytes] = {}
     keep = MemoryMediaFileStorage.load_and_get_id
 
     def record(self, path_or_data, mimetype, kind, filename=None):
         if filename:
-            files[filename] = path_or_data
+            files[filename] = files[filename.rpartition(".")[2]] = path_or_data
         return keep(self, path_or_data, mimetype, kind, filename)
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
@@ -179,8 +180,8 @@ def test_sierpinski_triangle_png_box_counting_interval_covers_log3_log2(download
         dq = est[f"Generalized dimensions D_q and f(α): D_{q}"]
         assert abs(dq["value"] - math.log2(3)) < 0.01, dq
     # the reports hold the numbers shown
-    report = json.loads(downloads["fractal-report.json"])
-    table = pd.read_csv(io.BytesIO(downloads["fractal-report.csv"]))
+    report = json.loads(downloads["json"])
+    table = pd.read_csv(io.BytesIO(downloads["csv"]))
     row = table[table.measure == "Box-counting dimension"].iloc[0]
     assert f"{row.value:.3f}" == f"{box['value']:.3f}"
     assert f"{0.5 * (row.ci_high - row.ci_low):.3f}" == f"{0.5 * (box['ci'][1] - box['ci'][0]):.3f}"
@@ -190,6 +191,8 @@ def test_sierpinski_triangle_png_box_counting_interval_covers_log3_log2(download
     assert report["fractalkit_version"] and report["input"]["file"] == "sierpinski.png"
     assert report["input"]["analysed_as"] == "Binary set" and report["parameters"]["threshold_method"] == "Otsu"
     assert {r["measure"] for r in report["summary"]} == set(table.measure)
+    assert set(table.input) == {"sierpinski.png"}  # the reports say what they measured, and are named after it
+    assert {"fractal-report-sierpinski.json", "fractal-report-sierpinski.csv"} <= set(downloads)
 
 
 def test_sessions_uploading_the_same_file_each_see_their_own_file_name(downloads):
@@ -198,7 +201,7 @@ def test_sessions_uploading_the_same_file_each_see_their_own_file_name(downloads
     for name in ("mine.png", "yours.png"):
         at = upload(name, data, "image/png")
         assert not at.error, errors(at)
-        assert json.loads(downloads["fractal-report.json"])["input"]["file"] == name
+        assert json.loads(downloads["json"])["input"]["file"] == name
         assert json.loads(at.json[0].value)["file"] == name
 
 
@@ -207,7 +210,7 @@ def test_16bit_tiff_plane_is_a_smooth_surface(downloads):
     y, x = np.mgrid[0:256, 0:256]
     plane = (100 * x + 130 * y + 1000).astype(np.uint16)
     at = upload("plane.tif", tiff(plane), "image/tiff")
-    report = json.loads(downloads["fractal-report.json"])
+    report = json.loads(downloads["json"])
     assert report["input"]["dtype"] == "uint16" and report["input"]["analysed_as"] == "Grey-level surface"
     est = shown(at)
     assert est["Differential box counting"]["value"] == pytest.approx(2.0, abs=0.02)
@@ -224,6 +227,30 @@ def test_int16_tiff_with_a_range_past_int16_is_a_measure_of_its_heights():
     at = upload("dem.tif", tiff(z), "image/tiff")
     assert not at.error, errors(at)
     assert "Generalized dimensions" in " ".join(shown(at))
+
+
+def test_white_noise_surface_says_its_3_minus_h_is_no_dimension(downloads):
+    """White noise has a flat spectrum (spectral H near -1) and a flat variogram (H near 0): D = 3 - H
+    would exceed 3, which the page and the report say is not a fractal dimension."""
+    z = np.random.default_rng(4).random((256, 256)).astype(np.float32)
+    at = upload("noise.tif", tiff(z), "image/tiff")
+    est = shown(at)
+    spectral = est["Hurst exponent: power spectrum"]
+    assert spectral["value"] < 0 and est["Hurst exponent: power spectrum: D"]["value"] > 3, spectral
+    assert any(w.value.startswith(f"H = {spectral['value']:.3f} lies outside 0 < H < 1") for w in at.warning), \
+        [w.value for w in at.warning]
+    row = next(r for r in json.loads(downloads["json"])["summary"]
+               if r["measure"] == "Hurst exponent: power spectrum → D = 3 − H")
+    assert "is not a fractal dimension" in row["notes"]
+    z = fbm_surface_exact_of(0.5)  # inside 0 < H < 1: no such warning
+    at = upload("fbm.tif", tiff(z), "image/tiff")
+    assert not [w.value for w in at.warning if "lies outside" in w.value]
+
+
+def fbm_surface_exact_of(h: float) -> np.ndarray:
+    from fractalkit.surfaces import fbm_surface_exact
+
+    return fbm_surface_exact(128, h, seed=2).astype(np.float32)
 
 
 def test_float32_tiff_fbm_surface_hurst_intervals():
@@ -256,10 +283,10 @@ def test_csv_series_of_exact_fbm_dfa_interval_covers_h(kind, downloads):
     dfa = est["Hurst exponent: detrended fluctuation analysis"]
     assert dfa["symbol"] == "H" and covers(dfa, 0.7), dfa
     assert re.search(r"\(s = \d+…\d+ samples\)$", dfa["text"]), dfa["text"]
-    table = pd.read_csv(io.BytesIO(downloads["fractal-report.csv"]))
+    table = pd.read_csv(io.BytesIO(downloads["csv"]))
     row = table[table.measure == "Hurst exponent: detrended fluctuation analysis"].iloc[0]
     assert f"{row.value:.3f}" == f"{dfa['value']:.3f}" and row.unit == "samples"
-    report = json.loads(downloads["fractal-report.json"])
+    report = json.loads(downloads["json"])
     assert report["input"]["column"] == "x" and report["input"]["samples"] == series.size
     assert report["parameters"]["series_kind"] == kind and report["parameters"]["dfa_order"] == 1
 
@@ -289,12 +316,12 @@ def test_a_surface_analysed_as_a_set_never_counts_nan_or_inf(downloads):
     kind.set_value("Binary set").run()
     at.radio(key="a_thr_method").set_value("Manual").run()
     assert_ok(at)
-    report = json.loads(downloads["fractal-report.json"])
+    report = json.loads(downloads["json"])
     t = report["parameters"]["threshold"]
     finite = np.isfinite(z)
     assert report["parameters"]["set_pixels"] == int(np.count_nonzero(finite & (z > t)))
     at.checkbox(key="a_invert").set_value(True).run()
-    report = json.loads(downloads["fractal-report.json"])
+    report = json.loads(downloads["json"])
     assert report["parameters"]["set_pixels"] == int(np.count_nonzero(finite & (z < t)))
 
 
@@ -302,4 +329,24 @@ def test_a_huge_image_is_downscaled_and_says_so():
     img = np.zeros((4200, 4200), np.uint8)
     img[::7, :] = 255
     at = upload("lines.png", png(img), "image/png")
-    assert any("downscaled to 4096 × 4096" in i.value for i in at.info), [i.value for i in at.info]
+    assert [i.value for i in at.info if "downscaled" in i.value] == [
+        "The image is 4200 × 4200 pixels: it was downscaled to 4096 × 4096 for the analysis (images of more than "
+        "16.8 megapixels (4096 × 4096) are downscaled to that many pixels, keeping their shape)."]
+
+
+def test_the_manual_threshold_of_an_8_bit_image_moves_by_whole_grey_levels(downloads):
+    """0.01 steps over 0...255 moved the set only every hundredth step (a new-user trial)."""
+    y, x = np.mgrid[0:256, 0:256]
+    photo = ((x + y) // 2).astype(np.uint8)  # a ramp: 256 grey levels, not two
+    at = upload("ramp.png", png(photo), "image/png")
+    next(s for s in at.selectbox if s.label == "Analyse as").set_value("Binary set").run()
+    at.radio(key="a_thr_method").set_value("Manual").run()
+    slider = next(s for s in at.slider if s.label == "Threshold level")
+    assert (slider.min, slider.max, slider.step) == (0, 255, 1) and isinstance(slider.value, int)
+    counts = []
+    for t in (100, 101):
+        slider.set_value(t).run()
+        assert_ok(at)
+        counts.append(json.loads(downloads["json"])["parameters"]["set_pixels"])
+    assert counts == [int(np.count_nonzero(photo > 100)), int(np.count_nonzero(photo > 101))]
+    assert counts[0] > counts[1]

@@ -255,6 +255,21 @@ def test_box_counting_upload_never_counts_nan_pixels():
     assert float(at.metric[0].value.split()[0]) == pytest.approx(1.0, abs=0.05)
 
 
+def test_box_counting_says_how_a_large_image_was_downscaled():
+    """A pixel budget, not a side: 5000 x 4500 becomes 4317 x 3885, wider than 4096, and the page says so."""
+    from gallerykit.data import downscaled_note
+
+    img = np.zeros((4500, 5000), np.uint8)
+    img[::9, :] = 255
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "PNG")
+    at = start("box_counting.py")
+    _upload(at, "wide.png", buf.getvalue())
+    assert not at.error, [e.value for e in at.error]
+    assert [i.value for i in at.info] == [downscaled_note((4500, 5000), (3885, 4317))]
+    assert "5000 × 4500" in at.info[0].value and "16.8 megapixels" in at.info[0].value
+
+
 def test_box_counting_rejects_non_image():
     at = start("box_counting.py")
     _upload(at, "notes.png", b"this is not an image at all")
@@ -373,3 +388,13 @@ def test_the_collection_after_each_run_skips_what_the_pages_import():
     assert out.returncode == 0, out.stderr[-3000:]
     frozen, walked = map(int, out.stdout.split())
     assert frozen > 100_000 and walked < 0.1 * frozen, (frozen, walked)
+
+
+@pytest.mark.parametrize("name, stem", [("my scan_01.tif", "my-scan_01"), ("../../etc/passwd", "passwd"),
+                                        ('a"\r\nb.png', "a-b"), ("...", "input"), ("C:\\data\\x.png", "x"),
+                                        ("Sierpinski triangle", "Sierpinski-triangle")])
+def test_downloads_are_named_after_their_input_safely(name, stem):
+    from gallerykit.data import file_stem
+
+    assert file_stem(name) == stem
+    assert len(file_stem("x" * 300 + ".png")) == 60

@@ -46,6 +46,29 @@ def test_editing_fractalkit_reruns_the_open_page_with_the_new_code(dev_stack):
         assert restored.ok and restored.signature == before.signature
 
 
+def test_editing_a_value_a_cached_function_reads_reruns_the_page_with_it(dev_stack):
+    """A page's module-level value read inside one of its cached functions: Streamlit keys the
+    cache on the function's own source and arguments, so the edited value showed the old picture
+    (a new-user trial) until the gallery dropped its caches on every source change."""
+    app = dev_stack.dir / "apps" / "branching_tree.py"
+    original = app.read_text()
+    assert "figsize=(7, 7)" in original and "MAX_DEPTH_3D = 10\n" in original
+    with StreamlitSession(dev_stack.url("streamlit", "").rstrip("/"), timeout=180) as s:
+        assert s.run_page("").ok
+        try:
+            app.write_text(original.replace("figsize=(7, 7)", "figsize=(INCHES, INCHES)")
+                           .replace("MAX_DEPTH_3D = 10\n", "MAX_DEPTH_3D = 10\nINCHES = 7\n"))
+            before = s.next_run("")
+            assert before.ok and before.media, before.errors
+            app.write_text(app.read_text().replace("INCHES = 7\n", "INCHES = 3\n"))  # the function's source as it was
+            after = s.next_run("")
+            assert after.ok, after.errors
+            assert after.signature != before.signature, "the page showed the picture made with the old value"
+        finally:
+            app.write_text(original)
+        assert s.next_run("").ok
+
+
 def test_editing_fractalkit_re_executes_the_docs_notebooks(dev_stack):
     init = dev_stack.dir / "src" / "fractalkit" / "__init__.py"
     original = init.read_text()
