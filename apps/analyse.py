@@ -9,6 +9,7 @@ slopes, and the whole analysis downloads as a JSON or CSV report.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from pathlib import PurePath
@@ -48,7 +49,7 @@ def image_input(key: str, up) -> Input:
     store = shared_results("analyse-images", INPUT_CACHE_MB)
     hit = store.get(key)
     if hit is None:
-        data = read_upload(up)
+        data = read_upload(up, key)
         full = read_image(data)
         image, scaled = downscale(full)
         desc = {"bytes": len(data), "format": image_format(data) or "?", "shape": list(full.shape),
@@ -79,7 +80,7 @@ def series_input(key: str, up) -> Input:
     skey = (key, column, header, drop)
     hit = store.get(skey)
     if hit is None:
-        s = read_series(read_upload(up), column, header, drop)
+        s = read_series(read_upload(up, key), column, header, drop)
         hit = (s.values, s.dropped)
         store.put(skey, hit, s.values.nbytes)
     values, dropped = hit
@@ -90,7 +91,7 @@ def series_input(key: str, up) -> Input:
 
 @cache_data(max_entries=32, show_spinner=False)
 def cached_csv_columns(key: str, header: bool | None, _up) -> tuple[list[str], bool]:
-    return csv_columns(read_upload(_up), header)
+    return csv_columns(read_upload(_up, key), header)
 
 
 def upload_input(up) -> Input:
@@ -122,7 +123,10 @@ def grey_levels(key: str, _a: np.ndarray) -> tuple[float, float, float, float]:
     v = _a[np.isfinite(_a)] if _a.dtype.kind == "f" else _a
     if v.size == 0:
         raise ValueError("the image holds no finite value")
-    return float(v.min()), float(v.max()), otsu_threshold(v), float(np.mean(v, dtype=np.float64))
+    lo, hi = float(v.min()), float(v.max())
+    if lo == hi:
+        raise ValueError(f"every pixel of the image has the value {lo:g}: no threshold splits it into a set")
+    return lo, hi, otsu_threshold(v), float(np.mean(v, dtype=np.float64))
 
 
 # --- the measures ---------------------------------------------------------------------------------
@@ -146,16 +150,12 @@ def run_measure(kind: str, mid: str, key: str, params: dict, scale_range, _data)
     and the range, never on the array: a widget of another measure does not re-run this one.
     One object for every session (a cache resource, not copied on each run): never modified.
     """
-    big = _data.size > BIG_INPUT
-    try:
-        if big:  # one large analysis at a time for the whole server: each can take several hundred MB
-            heavy_lock().acquire()
-        return MEASURES[kind][mid].run(_data, params, scale_range)
-    except ValueError as exc:  # WorkLimitError too: shown for this measure, the others still run
-        return str(exc)
-    finally:
-        if big:
-            heavy_lock().release()
+    # one large analysis at a time for the whole server: each can take several hundred MB
+    with heavy_lock() if _data.size > BIG_INPUT else contextlib.nullcontext():
+        try:
+            return MEASURES[kind][mid].run(_data, params, scale_range)
+        except ValueError as exc:  # WorkLimitError too: shown for this measure, the others still run
+            return str(exc)
 
 
 @cache_resource(show_spinner=False)
@@ -409,7 +409,7 @@ with guarded():
         summary.subheader("Summary")
         summary.markdown(table)
         d1, d2 = downloads.columns(2)
-        stem = file_stem(inp.description.get("file") or inp.description["example"])
+        stem = file_stem(inp.description.get("file") or inp.description.get("example", ""))
         d1.download_button("Download report (JSON)", report_j, file_name=f"fractal-report-{stem}.json",
                            mime="application/json", on_click="ignore", key="a_json")
         d2.download_button("Download report (CSV)", report_c, file_name=f"fractal-report-{stem}.csv", mime="text/csv",

@@ -35,7 +35,7 @@ def upload_image(up) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int] | N
     store, key = shared_results("box-counting-images", INPUT_CACHE_MB), upload_digest(up)
     hit = store.get(key)
     if hit is None:
-        full = read_image(read_upload(up))
+        full = read_image(read_upload(up, key))
         image, scaled = downscale(full)
         finite = np.isfinite(image) if image.dtype.kind == "f" else None
         hit = (to_uint8(image), finite, full.shape if scaled else None)

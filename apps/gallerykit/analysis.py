@@ -319,6 +319,8 @@ def derived_caveat(fit: Fit, rule: str) -> str:
     str
         One sentence, or "".
     """
+    if not math.isfinite(fit.value):
+        return f"H could not be estimated, so D = {rule.split('-')[0]} − H is undefined."
     if 0 < fit.value < 1:
         return ""
     e = rule.split("-")[0]
@@ -392,6 +394,8 @@ def report_csv(results: list[Result], source: str = "") -> str:
     """
     cols = ["input", "measure", "method", "symbol", "value", "stderr", "ci_low", "ci_high", "confidence", "range",
             "range_low", "range_high", "unit", "uncertainty", "notes"]
+    if source[:1] in ("=", "+", "-", "@"):  # a file name a spreadsheet would run as a formula
+        source = "'" + source
     return pd.DataFrame([{"input": source, **row} for row in report_rows(results)], columns=cols).to_csv(index=False)
 
 

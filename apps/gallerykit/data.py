@@ -65,14 +65,19 @@ def upload_limit_bytes() -> int:
     return int(st.get_option("server.maxUploadSize")) * 1024 * 1024
 
 
-def read_upload(upload) -> bytes:
-    """The bytes of an uploaded file, after checking its size.
+def read_upload(upload, digest: str | None = None) -> bytes:
+    """The bytes of an uploaded file, after checking its size (and that they are the ones hashed).
 
     Parameters
     ----------
     upload : file-like with a ``size`` attribute
         What ``st.file_uploader`` returned. Its size is checked against
         :func:`upload_limit_bytes` before a byte of it is read.
+    digest : str, optional
+        The file's :func:`upload_digest`, under which what is made from these bytes will be
+        shared with every session: checked against the bytes read. (A client can upload new
+        bytes under an upload's id; results made from them must not be stored under the old
+        digest, where other sessions would find them.)
 
     Returns
     -------
@@ -82,13 +87,16 @@ def read_upload(upload) -> bytes:
     Raises
     ------
     ValueError
-        If the file is over the size limit or empty.
+        If the file is over the size limit or empty, or its bytes no longer have ``digest``.
     """
     _check_upload_size(upload)
     upload.seek(0)
     data = upload.read()
     if not data:
         raise ValueError("the file is empty")
+    if digest is not None and hashlib.sha256(data).hexdigest() != digest:
+        _digests().pop(getattr(upload, "file_id", None), None)
+        raise ValueError("the uploaded file changed while it was being read: upload it again")
     return data
 
 
@@ -104,8 +112,8 @@ def upload_digest(upload) -> str:
 
     Computed once per upload and session: Streamlit gives each uploaded file a ``file_id``
     and keeps it in memory, and the digest is remembered in the session under that id, so
-    the page's later runs (each slider move) do not hash the file again (~2 ms per MB, under
-    the interpreter lock).
+    the page's later runs (each slider move) do not hash the file again (~2 ms per MB). What is
+    read to make a shared result is checked against it (:func:`read_upload`).
 
     Parameters
     ----------
@@ -122,14 +130,19 @@ def upload_digest(upload) -> str:
     ValueError
         If the file is over the size limit (checked first, as by :func:`read_upload`).
     """
-    import streamlit as st
-
     _check_upload_size(upload)
-    digests = st.session_state.setdefault("_upload_digests", {})
+    digests = _digests()
     digest = digests.get(upload.file_id)
     if digest is None:
-        digest = digests[upload.file_id] = hashlib.sha256(upload.getbuffer()).hexdigest()
+        digest = digests[upload.file_id] = hashlib.sha256(upload.getvalue()).hexdigest()
     return digest
+
+
+def _digests() -> dict:
+    """This session's digests of its uploads, by upload id."""
+    import streamlit as st
+
+    return st.session_state.setdefault("_upload_digests", {})
 
 
 def file_stem(name: str) -> str:

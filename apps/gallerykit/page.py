@@ -22,7 +22,9 @@ def page_config(title: str) -> None:
     figure when a source of the gallery (``apps/``) or of fractalkit changed since the last
     run: Streamlit keys a cached function on its own source and arguments only, not on the
     kernels it calls or the module-level values it reads (a page's ``PREVIEW_SIDE = 512``
-    edited to 200 left the old pictures). Production watches nothing and skips the check.
+    edited to 200 left the old pictures). A computation already running when the source
+    changed still stores its result, made by the old code. Production watches nothing and
+    skips the check.
 
     Parameters
     ----------
@@ -155,12 +157,10 @@ def _forget_results_of_old_code() -> None:
     if st.get_option("server.fileWatcherType") == "none":
         return  # production: the sources never change (and no run pays the stat calls)
     stamp = _source_stamp()
-    with _stamp_lock:
-        seen = _seen_source()
-        last, seen["stamp"] = seen.get("stamp"), stamp
-    if last not in (None, stamp):
-        st.cache_data.clear()
-        st.cache_resource.clear()  # _seen_source's holder as well: a new one keeps the stamp
+    with _stamp_lock:  # cleared before the new stamp is published: no session sees one without the other
+        if _seen_source().get("stamp") not in (None, stamp):
+            st.cache_data.clear()
+            st.cache_resource.clear()  # _seen_source's holder as well: a new one keeps the stamp
         _seen_source()["stamp"] = stamp
 
 

@@ -350,3 +350,14 @@ def test_the_manual_threshold_of_an_8_bit_image_moves_by_whole_grey_levels(downl
         counts.append(json.loads(downloads["json"])["parameters"]["set_pixels"])
     assert counts == [int(np.count_nonzero(photo > 100)), int(np.count_nonzero(photo > 101))]
     assert counts[0] > counts[1]
+
+
+def test_a_one_level_image_and_a_formula_like_file_name_get_clear_answers(downloads):
+    """One grey level: no threshold makes a set, and the page says that (not 'move the threshold').
+    A file name a spreadsheet would run as a formula is quoted in the CSV report."""
+    at = upload("flat.png", png(np.full((64, 64), 7, np.uint8)), "image/png")
+    assert errors(at) == ["Invalid input: every pixel of the image has the value 7: no threshold splits it into a set"]
+    at = upload("=HYPERLINK(1).png", png(sierpinski_triangle(7)), "image/png")
+    assert not at.error, errors(at)
+    assert set(pd.read_csv(io.BytesIO(downloads["csv"])).input) == {"'=HYPERLINK(1).png"}
+    assert json.loads(downloads["json"])["input"]["file"] == "=HYPERLINK(1).png"

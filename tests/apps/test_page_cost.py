@@ -14,6 +14,7 @@ import plotly.basedatatypes
 import pytest
 from PIL import Image
 from streamlit.elements.lib.image_utils import MAXIMUM_CONTENT_WIDTH
+from streamlit.testing.v1 import AppTest
 
 from utils.gallery import APPS, APPS_DIR, TIMEOUT, start  # puts the apps' folder on the path, as Streamlit does
 
@@ -109,8 +110,6 @@ def test_an_upload_is_hashed_once_per_session_and_decoded_once_per_server(app, m
     page, decode the uploaded file again."""
     import hashlib
 
-    from streamlit.testing.v1 import AppTest
-
     from gallerykit import data
 
     source, uploader, control = UPLOADERS[app]
@@ -132,15 +131,47 @@ def test_an_upload_is_hashed_once_per_session_and_decoded_once_per_server(app, m
         assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
         return at
 
-    first = open_and_upload()
-    assert (len(hashed), calls.counts["decoded"]) == (1, 1)
+    first = open_and_upload()  # hashed for the session, and the bytes decoded checked against it
+    assert (len(hashed), calls.counts["decoded"]) == (2, 1)
     moved = first.radio(key=control) if control == "a_thr_method" else first.checkbox(key=control)
     moved.set_value("Mean" if control == "a_thr_method" else True).run()
     first.run()
     assert not first.exception and not first.error, [e.value for e in (*first.exception, *first.error)]
-    assert (len(hashed), calls.counts["decoded"]) == (1, 1), "reruns hashed or decoded the file again"
+    assert (len(hashed), calls.counts["decoded"]) == (2, 1), "reruns hashed or decoded the file again"
     open_and_upload()  # another session, the same file: hashed for that session, decoded by no one
-    assert (len(hashed), calls.counts["decoded"]) == (2, 1)
+    assert (len(hashed), calls.counts["decoded"]) == (3, 1)
+
+
+def test_new_bytes_under_an_uploads_id_are_refused_not_shared_under_the_old_digest():
+    """A client can upload other bytes under an upload's id (Streamlit replaces them), so the session's
+    digest of that id goes stale: what the pages make from the bytes they read (and share with every
+    session under the digest) must come from the bytes that digest names."""
+    i = np.arange(256)
+    honest = _png_of(((i[:, None] & i[None, :]) == 0).astype(np.uint8) * 255)
+    forged = _png_of(np.full((256, 256), 255, np.uint8))
+    at = AppTest.from_function(_digest_then_read, args=(honest, forged), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["honest_read"] is True
+    assert [e.value for e in at.error] == ["Invalid input: the uploaded file changed while it was being read: "
+                                           "upload it again"]
+    assert at.session_state["_upload_digests"] == {}, "the stale digest was kept"
+
+
+def _digest_then_read(honest: bytes, forged: bytes) -> None:
+    """A page: hash an upload, then read it back as it was, then as other bytes under its id."""
+    import streamlit as st
+    from streamlit.runtime.uploaded_file_manager import UploadedFile, UploadedFileRec
+
+    from gallerykit import data, guarded
+
+    def upload(content: bytes) -> UploadedFile:
+        return UploadedFile(UploadedFileRec("the-id", "x.png", "image/png", content), None)
+
+    digest = data.upload_digest(upload(honest))
+    st.session_state["honest_read"] = data.read_upload(upload(honest), digest) == honest
+    with guarded():
+        data.read_upload(upload(forged), digest)
 
 
 def _png_of(a: np.ndarray) -> bytes:
