@@ -21,6 +21,7 @@ import hashlib
 import io
 import math
 import re
+import unicodedata
 import warnings
 from pathlib import PurePath
 from typing import NamedTuple
@@ -157,9 +158,12 @@ def file_stem(name: str) -> str:
     -------
     str
         At most 60 characters, never empty ("input"): e.g. ``"my-scan_01"`` for ``"my scan_01.tif"``,
-        so two reports saved from one browser can be told apart.
+        so two reports saved from one browser can be told apart. Accented letters lose their
+        accents (``"Ünïcode näme"`` -> ``"Unicode-name"``; compatibility decomposition, NFKD).
     """
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", PurePath(name.replace("\\", "/")).stem).strip("-._")[:60]
+    stem = PurePath(name.replace("\\", "/")).stem
+    stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")[:60]
     return stem or "input"
 
 

@@ -392,7 +392,8 @@ def test_the_collection_after_each_run_skips_what_the_pages_import():
 
 @pytest.mark.parametrize("name, stem", [("my scan_01.tif", "my-scan_01"), ("../../etc/passwd", "passwd"),
                                         ('a"\r\nb.png', "a-b"), ("...", "input"), ("C:\\data\\x.png", "x"),
-                                        ("Sierpinski triangle", "Sierpinski-triangle")])
+                                        ("Sierpinski triangle", "Sierpinski-triangle"),
+                                        ("Ünïcode näme.png", "Unicode-name"), ("ﬁle².png", "file2")])
 def test_downloads_are_named_after_their_input_safely(name, stem):
     from gallerykit.data import file_stem
 
