@@ -42,6 +42,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+. scripts/release.sh
+# The registry and the Python images: from the environment, else from .env (where
+# docs/troubleshooting.md says to put PYTHON_IMAGE). BASE_IMAGE: PYTHON_IMAGE's old name.
+compose_settings REGISTRY PYTHON_IMAGE PYTHON_IMAGE_AMD64 PYTHON_IMAGE_ARM64 BASE_IMAGE
 [ -n "${REGISTRY:-}" ] || die "set REGISTRY, e.g. REGISTRY=registry.example.org/fractal"
 docker info >/dev/null 2>&1 || die "no Docker engine answers"
 docker buildx version >/dev/null 2>&1 || die "the buildx plugin is missing (needed for image indexes)"
@@ -52,7 +56,6 @@ if [ -z "$platforms" ]; then
 fi
 
 # GIT_SHA, APP_VERSION, DEPLOY_ENV and the tag that joins them (IMAGE_TAG), checked.
-. scripts/release.sh
 release_names --clean
 tag=$IMAGE_TAG
 services=(streamlit jupyter docs proxy balancer)
@@ -64,14 +67,6 @@ ordered=()   # this machine's platform first: the others reuse its docs site (be
 for platform in ${platforms//,/ }; do
   case "$platform" in linux/amd64|linux/arm64) ;; *) die "unsupported platform '$platform' (linux/amd64, linux/arm64)" ;; esac
   if [ "$platform" = "$native" ]; then ordered=("$platform" "${ordered[@]}"); else ordered+=("$platform"); fi
-done
-
-# The Python images: from the environment, else from .env, where docs/troubleshooting.md says to put them.
-for v in PYTHON_IMAGE PYTHON_IMAGE_AMD64 PYTHON_IMAGE_ARM64 BASE_IMAGE; do  # BASE_IMAGE: the old name
-  if [ -z "${!v:-}" ] && [ -f .env ]; then
-    value=$(sed -n "s/^[[:space:]]*$v[[:space:]]*=[[:space:]]*//p" .env | tail -n 1 | sed "s/^[\"']//; s/[\"'][[:space:]]*\$//")
-    [ -z "$value" ] || printf -v "$v" '%s' "$value"
-  fi
 done
 
 work=$(mktemp -d)

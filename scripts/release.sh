@@ -1,5 +1,6 @@
 # Sourced by scripts/publish.sh and swarm/deploy-swarm.sh: the names of a release, the one home
-# of how they are worked out. Each comes from the environment when set (never from .env), else:
+# of how they are worked out, and how the scripts read their own settings (compose_settings).
+# Each release name comes from the environment when set (never from .env), else:
 #   GIT_SHA      `git rev-parse --short HEAD` of this checkout
 #   APP_VERSION  `version` in pyproject.toml
 #   DEPLOY_ENV   prod
@@ -27,4 +28,17 @@ release_names() {
   IMAGE_TAG=$APP_VERSION-$GIT_SHA-$DEPLOY_ENV
   IMAGE_REPO=$REGISTRY
   export GIT_SHA APP_VERSION DEPLOY_ENV IMAGE_TAG IMAGE_REPO
+}
+
+# compose_settings NAME...: each NAME the environment leaves unset takes its value as Compose
+# resolves it (`docker compose config --environment`: the shell's, else .env's), for the
+# settings no Compose file reads (REGISTRY, STACK_NAME, SWARM_WAIT, PYTHON_IMAGE_AMD64...): a
+# setting in .env counts for the scripts as it does for Compose.
+compose_settings() {
+  local environment name
+  environment=$(docker compose -f compose.yaml config --environment) \
+    || die "the Compose configuration does not load (above)"
+  for name in "$@"; do
+    [ -n "${!name+set}" ] || printf -v "$name" '%s' "$(printf '%s\n' "$environment" | sed -n "s/^$name=//p" | tail -n 1)"
+  done
 }

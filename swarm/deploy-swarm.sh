@@ -9,10 +9,10 @@
 # Without REGISTRY, the images of this machine (built with `docker compose -f compose.yaml
 # -f compose.prod.yaml --profile proxy build`, IMAGE_REPO, IMAGE_TAG), which only a one-node swarm can run.
 #
-# Settings come from the environment and .env, as for Compose (.env.example), among them:
+# Settings come from the environment, else .env, as for Compose (.env.example), among them:
 #   STREAMLIT_REPLICAS  Streamlit tasks behind the sticky balancer (default 2)
 #   DOCS_REPLICAS       docs tasks (default 2)
-# and, from the environment only (this script reads them, not Compose):
+# and this script's own (no Compose file reads them):
 #   REGISTRY            as above
 #   STACK_NAME          the stack's name (default fractal-notebooks)
 #   SWARM_WAIT          seconds to wait for every service to converge, healthy (default 600)
@@ -41,10 +41,11 @@ esac
 # image's, not this checkout's: STREAMLIT_APP is checked by the streamlit tasks at start.
 docker compose -f compose.yaml config --environment | python3 services/base/fractal_settings.py check --environ - \
   || exit 1
+. scripts/release.sh
+compose_settings REGISTRY STACK_NAME SWARM_WAIT   # this script's own, from the shell or .env
 STACK_NAME=${STACK_NAME:-fractal-notebooks}
 if [ -n "${REGISTRY:-}" ]; then
-  . scripts/release.sh   # the names publish.sh gave the images (IMAGE_REPO, IMAGE_TAG)
-  release_names
+  release_names   # the names publish.sh gave the images (IMAGE_REPO, IMAGE_TAG)
 fi
 
 # The merged configuration first: a missing JUPYTER_TOKEN or a bad value is named before anything

@@ -183,7 +183,7 @@ class Knob:
     prod : str or None
         Its value when unset in production (compose.prod.yaml), if that differs from ``default``.
     env_file : bool
-        A setting of ``.env`` (Compose reads it); False: the shell's only, or inside an image.
+        A setting Compose reads (from the shell or ``.env``); False: a script's own or inside an image.
     """
 
     name: str
@@ -258,7 +258,7 @@ KNOBS: tuple[Knob, ...] = (
     # (a DNS name with one address per process; swarm/compose.yaml gives Swarm's).
     Knob("PROXY_APP_UPSTREAM", "balancer:8501", _HOST_PORT, {"proxy": "PROXY_APP_UPSTREAM"}, env_file=False),
     Knob("BALANCER_SERVERS", "streamlit:8501", _HOST_PORT, {"balancer": "BALANCER_SERVERS"}, env_file=False),
-    # scripts/publish.sh and swarm/deploy-swarm.sh read these from the shell only.
+    # scripts/publish.sh and swarm/deploy-swarm.sh read these themselves (the shell's, else .env's).
     Knob("REGISTRY", "", _optional(_pattern(r"[a-z0-9][a-z0-9.-]*(:[0-9]+)?(/[a-z0-9][a-z0-9._-]*)+",
                                              "host[:port]/path, lower-case (e.g. registry.example.org/fractal)")),
          env_file=False),

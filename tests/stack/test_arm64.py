@@ -80,6 +80,11 @@ def test_publish_refuses_what_it_cannot_tag_honestly(new_project):
     for extra, args, message in cases:
         out = run([*script, *args], check=False, cwd=p.dir, env={**env, **extra})
         assert out.returncode != 0 and message in out.stderr, (extra, args, out.stderr)
+    # REGISTRY in .env counts, as a Compose setting there does (it once was silently ignored).
+    (p.dir / ".env").write_text("REGISTRY=127.0.0.1:1/from-env/\n")
+    out = run(script, check=False, cwd=p.dir, env={**env, "GIT_SHA": "abc"})
+    assert out.returncode != 0 and "REGISTRY=127.0.0.1:1/from-env/ must be" in out.stderr, out.stderr
+    (p.dir / ".env").unlink()
     commit_all(p.dir)
     (p.dir / "compose.yaml").write_text((p.dir / "compose.yaml").read_text() + "\n# edit\n")
     out = run(script, check=False, cwd=p.dir, env={**env, "REGISTRY": "127.0.0.1:1/x"})

@@ -26,10 +26,10 @@ ENV = {"JUPYTER_TOKEN": "config-check-" + "0" * 32, "STREAMLIT_REPLICAS": "4", "
        "STREAMLIT_CPUS": "1.5", "GIT_SHA": "abc1234"}
 
 
-def render(env=None, check=True, args=("--render",)) -> subprocess.CompletedProcess:
+def render(env=None, check=True, args=("--render",), script=DEPLOY) -> subprocess.CompletedProcess:
     knobs = {k for k in os.environ if k.isupper() and (k.startswith(("STREAMLIT_", "DOCS_", "PROXY_", "JUPYTER_")))}
     clean = {k: v for k, v in os.environ.items() if k not in knobs and k not in ("REGISTRY", "IMAGE_REPO")}
-    out = subprocess.run(["bash", str(DEPLOY), *args], capture_output=True, text=True,
+    out = subprocess.run(["bash", str(script), *args], capture_output=True, text=True,
                          env={**clean, **ENV, **(env or {})})
     if check:
         assert out.returncode == 0, out.stderr
@@ -131,6 +131,23 @@ def test_registry_images_are_the_published_names():
     assert s["streamlit"]["image"] == "127.0.0.1:5000/fractal/streamlit:1.2.3-abc1234-prod"
     assert s["proxy"]["image"] == "127.0.0.1:5000/fractal/proxy:1.2.3-abc1234-prod"
     assert s["balancer"]["image"] == "127.0.0.1:5000/fractal/balancer:1.2.3-abc1234-prod"
+
+
+def test_the_scripts_own_settings_are_read_from_dot_env_too(tmp_path):
+    """REGISTRY (like STACK_NAME and SWARM_WAIT, read the same way) set in .env, not in the
+    shell, names the deployed images, as a Compose setting in .env would (it once was ignored)."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
+    for name in filter(None, files.stdout.split("\0")):
+        if (ROOT / name).is_file():
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+    (tmp_path / ".env").write_text("REGISTRY=127.0.0.1:5000/from-env\n")
+    deploy = tmp_path / "swarm" / "deploy-swarm.sh"
+    s = json.loads(render({"APP_VERSION": "1.2.3"}, script=deploy).stdout)["services"]
+    assert s["streamlit"]["image"] == "127.0.0.1:5000/from-env/streamlit:1.2.3-abc1234-prod"
+    # the shell's value wins over .env's, as in Compose
+    s = json.loads(render({"APP_VERSION": "1.2.3", "REGISTRY": "127.0.0.1:5000/shell"}, script=deploy).stdout)
+    assert s["services"]["streamlit"]["image"] == "127.0.0.1:5000/shell/streamlit:1.2.3-abc1234-prod"
 
 
 @pytest.mark.parametrize("env", [{"STREAMLIT_REPLICAS": "0"}, {"STREAMLIT_REPLICAS": "three"},
