@@ -33,12 +33,13 @@ release_names() {
 # compose_settings NAME...: each NAME the environment leaves unset takes its value as Compose
 # resolves it (`docker compose config --environment`: the shell's, else .env's), for the
 # settings no Compose file reads (REGISTRY, STACK_NAME, SWARM_WAIT, PYTHON_IMAGE_AMD64...): a
-# setting in .env counts for the scripts as it does for Compose.
+# setting in .env counts for the scripts as it does for Compose. Keeps that whole environment in
+# compose_environment, for the settings check.
 compose_settings() {
-  local environment name
-  environment=$(docker compose -f compose.yaml config --environment) \
+  local name
+  compose_environment=$(docker compose -f compose.yaml config --environment) \
     || die "the Compose configuration does not load (above)"
   for name in "$@"; do
-    [ -n "${!name+set}" ] || printf -v "$name" '%s' "$(printf '%s\n' "$environment" | sed -n "s/^$name=//p" | tail -n 1)"
+    [ -n "${!name+set}" ] || printf -v "$name" '%s' "$(printf '%s\n' "$compose_environment" | sed -n "s/^$name=//p" | tail -n 1)"
   done
 }

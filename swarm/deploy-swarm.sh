@@ -39,10 +39,9 @@ esac
 # Every setting (the shell's over .env's, as Compose resolves them) by the rules the services
 # apply (services/base/fractal_settings.py), before anything else. The gallery's pages are the
 # image's, not this checkout's: STREAMLIT_APP is checked by the streamlit tasks at start.
-docker compose -f compose.yaml config --environment | python3 services/base/fractal_settings.py check --environ - \
-  || exit 1
 . scripts/release.sh
 compose_settings REGISTRY STACK_NAME SWARM_WAIT   # this script's own, from the shell or .env
+printf '%s\n' "$compose_environment" | python3 services/base/fractal_settings.py check --environ - || exit 1
 STACK_NAME=${STACK_NAME:-fractal-notebooks}
 if [ -n "${REGISTRY:-}" ]; then
   release_names   # the names publish.sh gave the images (IMAGE_REPO, IMAGE_TAG)
